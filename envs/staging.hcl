@@ -1,0 +1,33 @@
+# SCR Platform staging: deployed automatically on every merge to main.
+
+account_id         = "111111111111"
+cluster            = "scr-staging"
+log_retention_days = 14
+smoke_base_url     = "https://staging.scr-platform.com"
+
+tags = {
+  environment = "staging"
+}
+
+github {
+  role "deploy" {
+    branches    = ["main"]
+    permissions = ["ecr_push", "ecs_deploy", "logs_read", "secrets_read"]
+  }
+  role "terraform" {
+    pull_requests          = true
+    branches               = ["main"]
+    permissions            = ["terraform_apply"]
+    terraform_state_bucket = "scr-terraform-state"
+    terraform_lock_table   = "scr-terraform-locks"
+  }
+}
+
+alb {
+  certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/5f0c2a6e-staging"
+}
+
+approval {
+  required = false
+  events   = ["push", "workflow_dispatch"]
+}

@@ -1,0 +1,119 @@
+//! Command-line types only: parsing, no I/O. Commands resolve these into work in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "slipway",
+    version,
+    about = "From pull request to a running service on AWS ECS Fargate, with Terraform owning the infrastructure",
+    after_help = "Exit codes: 0 ok · 1 error or invalid input · 2 changes pending (--detailed-exitcode) · 3 refused by a gate · 4 deploy failed and rolled back · 5 deploy and rollback failed"
+)]
+pub struct Cli {
+    /// Directory holding the environment files (<name>.hcl, and _shared.hcl for what all share)
+    #[arg(long, global = true, default_value = "envs", env = "SLIPWAY_ENVS_DIR")]
+    pub envs_dir: PathBuf,
+
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Never colour output (NO_COLOR is honoured too)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// More detail (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check environment files and report every problem with its location
+    Validate(ValidateArgs),
+    /// Render tfvars, task definitions, service settings and policies for one environment
+    Render(RenderArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Environment to check (repeatable); all when omitted
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Also check `tf.*` references against these outputs (`terraform output -json` format)
+    #[arg(long, value_name = "FILE")]
+    pub tf_outputs: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Artefact {
+    /// Terraform variables (needs no Terraform outputs)
+    Tfvars,
+    /// ECS task definitions
+    TaskDefinitions,
+    /// ECS service settings
+    Services,
+    /// ECR lifecycle policies
+    Lifecycle,
+    /// IAM trust and permission policies of the OIDC roles
+    Iam,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// Environment to render
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// Image tag to deploy (seeds use the git sha)
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+
+    #[command(flatten)]
+    pub tf: TfOutputsArgs,
+
+    /// Write one file per artefact into this directory
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Render only these artefacts (repeatable); all by default
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub only: Vec<Artefact>,
+
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Where Terraform outputs come from; shared by every command that renders.
+#[derive(Args, Debug, Clone)]
+pub struct TfOutputsArgs {
+    /// `terraform output -json` saved to a file; without it slipway runs `terraform output -json`
+    #[arg(long, value_name = "FILE")]
+    pub tf_outputs: Option<PathBuf>,
+
+    /// The Terraform root whose outputs are read (workspace = environment name)
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "terraform",
+        env = "SLIPWAY_TERRAFORM_DIR"
+    )]
+    pub terraform_dir: PathBuf,
+}

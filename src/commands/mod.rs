@@ -1,0 +1,37 @@
+//! One file per command. Each reads like the runbook it replaces: resolve inputs, call the module
+//! that owns each step, print, return an exit code.
+
+pub mod render;
+pub mod validate;
+
+use std::path::Path;
+
+use crate::cli::TfOutputsArgs;
+use crate::env::Scope;
+use crate::terraform::{Outputs, Terraform, TerraformError};
+
+/// Terraform outputs for one environment: from `--tf-outputs`, or `terraform output -json` in the
+/// root's workspace for the environment.
+pub async fn tf_outputs(args: &TfOutputsArgs, env: &str) -> Result<Outputs, TerraformError> {
+    match &args.tf_outputs {
+        Some(file) => Ok(Outputs::from_file(file)?),
+        None => Terraform::new(&args.terraform_dir, env)?.outputs().await,
+    }
+}
+
+/// The evaluation scope shared by the commands.
+pub fn scope(
+    envs_dir: &Path,
+    env: &str,
+    outputs: Option<&Outputs>,
+    image_tag: Option<&str>,
+    allow_unknown: bool,
+) -> Scope {
+    Scope {
+        tf: outputs.map(|o| o.values().clone()),
+        image_tag: image_tag.map(str::to_string),
+        git: crate::git::head(envs_dir),
+        env_name: env.to_string(),
+        allow_unknown,
+    }
+}

@@ -1,0 +1,180 @@
+//! The environment model: loading `envs/*.hcl` into validated [`Environment`]s.
+//!
+//! `envs/<name>.hcl` is one environment. Files whose name starts with `_` are not environments:
+//! `_shared.hcl` holds what every environment shares (services, repositories, roles) and each
+//! environment file is merged over it (see [`tree::merge`]). Loading never touches the network;
+//! Terraform outputs and deploy inputs arrive through the [`Scope`].
+
+pub mod decode;
+pub mod model;
+pub mod schema;
+pub mod tree;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Severity, Sink, SourceMap};
+
+pub use model::Environment;
+pub use tree::{GitVars, Scope};
+
+pub const SHARED_FILE: &str = "_shared.hcl";
+
+/// Environment files found in a directory, sorted by name.
+pub fn discover(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("hcl") {
+            continue;
+        }
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if stem.starts_with('_') {
+            continue;
+        }
+        found.push((stem.to_string(), path));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// What a load produced: the environments that decoded cleanly and every diagnostic.
+pub struct Loaded {
+    pub sources: SourceMap,
+    pub envs: Vec<Environment>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self, strict: bool) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error || (strict && d.severity == Severity::Warning))
+    }
+}
+
+/// Loads, evaluates, decodes and validates the named environments (all when `names` is empty).
+/// `scope_for` supplies each environment's evaluation scope (its Terraform outputs differ).
+pub fn load(
+    dir: &Path,
+    names: &[String],
+    scope_for: &dyn Fn(&str) -> Scope,
+) -> Result<Loaded, LoadError> {
+    let available = discover(dir).map_err(|source| LoadError::ReadDir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let selected: Vec<(String, PathBuf)> = if names.is_empty() {
+        if available.is_empty() {
+            return Err(LoadError::NoEnvironments(dir.to_path_buf()));
+        }
+        available.clone()
+    } else {
+        let mut out = Vec::new();
+        for n in names {
+            match available.iter().find(|(a, _)| a == n) {
+                Some(found) => out.push(found.clone()),
+                None => {
+                    return Err(LoadError::UnknownEnvironment {
+                        name: n.clone(),
+                        dir: dir.to_path_buf(),
+                        available: available.iter().map(|(a, _)| a.clone()).collect(),
+                    })
+                }
+            }
+        }
+        out
+    };
+
+    let mut sources = SourceMap::default();
+    let sink = Sink::default();
+    let shared_path = dir.join(SHARED_FILE);
+    let shared_text = match std::fs::read_to_string(&shared_path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(LoadError::Read {
+                path: shared_path,
+                source,
+            })
+        }
+    };
+    let shared_file = shared_text.map(|t| sources.add(shared_path.clone(), t));
+
+    let mut envs = Vec::new();
+    for (name, path) in selected {
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file = sources.add(path, text);
+        let scope = scope_for(&name);
+        // The shared file is evaluated once per environment: `env.name` and the Terraform
+        // outputs differ between environments.
+        let base = match shared_file {
+            Some(sf) => match tree::parse_file(sources.text(sf), sf, &scope, &sink) {
+                Some(b) => Some(b),
+                None => continue,
+            },
+            None => None,
+        };
+        let Some(body) = tree::parse_file(sources.text(file), file, &scope, &sink) else {
+            continue;
+        };
+        let merged = match base {
+            Some(b) => tree::merge(b, body),
+            None => body,
+        };
+        if let Some(env) = schema::decode(&name, file, &merged, &sink) {
+            validate::validate(&env, &sink);
+            envs.push(env);
+        }
+    }
+    let mut diagnostics = sink.into_vec();
+    dedup(&mut diagnostics);
+    Ok(Loaded {
+        sources,
+        envs,
+        diagnostics,
+    })
+}
+
+/// The shared file is checked once per environment; report each of its problems once.
+fn dedup(diags: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| {
+        seen.insert((
+            d.code,
+            d.message.clone(),
+            d.loc.as_ref().map(|l| (l.file, l.span.start, l.span.end)),
+        ))
+    });
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The environments directory cannot be listed.
+    #[error("cannot read environments directory {}: {source}", dir.display())]
+    ReadDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `--env NAME` names no file.
+    #[error("no environment \"{name}\" in {}: environments there: {}", dir.display(), if available.is_empty() { "(none)".to_string() } else { available.join(", ") })]
+    UnknownEnvironment {
+        name: String,
+        dir: PathBuf,
+        available: Vec<String>,
+    },
+    /// The directory has no `*.hcl` environment files.
+    #[error("no environment files (*.hcl) in {}", .0.display())]
+    NoEnvironments(PathBuf),
+}

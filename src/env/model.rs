@@ -1,0 +1,247 @@
+//! The typed environment model: what one `envs/<name>.hcl` (merged over `_shared.hcl`) says.
+//!
+//! Values that a user wrote keep their location ([`Sp`]) so that validation and rendering can
+//! point back at them. Defaults are filled in by the schema (`schema.rs`), not here.
+
+use std::time::Duration;
+
+use crate::diag::{FileId, Loc};
+
+pub use super::decode::Sp;
+
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub name: String,
+    /// The environment's own file (not the shared one).
+    pub file: FileId,
+    pub loc: Loc,
+    pub account_id: Sp<String>,
+    pub region: Sp<String>,
+    pub cluster: Sp<String>,
+    pub tags: Vec<(Sp<String>, Sp<String>)>,
+    pub log_retention_days: Sp<i64>,
+    pub network: Network,
+    pub smoke_base_url: Option<Sp<String>>,
+    pub github: Option<Github>,
+    pub repositories: Vec<Repository>,
+    pub services: Vec<Service>,
+    pub alb: Option<Alb>,
+    pub approval: Approval,
+    pub notifications: Option<Notifications>,
+    pub deploy: DeploySettings,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    /// Overrides the `private_subnet_ids` Terraform output.
+    pub subnets: Option<Vec<Sp<String>>>,
+    pub assign_public_ip: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct DeploySettings {
+    /// Services updated at once.
+    pub parallelism: i64,
+    /// ECR scan findings at or above this severity refuse a deploy.
+    pub block_on_severity: Option<Sp<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Github {
+    pub loc: Loc,
+    pub repository: Sp<String>,
+    pub audience: Sp<String>,
+    pub roles: Vec<OidcRole>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OidcRole {
+    pub label: Sp<String>,
+    /// IAM role name; defaults to `<cluster>-github-<label>`.
+    pub name: String,
+    pub subjects: Vec<Subject>,
+    pub permissions: Vec<Sp<Permission>>,
+    pub s3_bucket: Option<Sp<String>>,
+    pub cloudfront_distribution_id: Option<Sp<String>>,
+    pub terraform_state_bucket: Option<Sp<String>>,
+    pub terraform_lock_table: Option<Sp<String>>,
+    pub managed_policy_arns: Vec<Sp<String>>,
+}
+
+/// One `sub` claim pattern a role trusts, already expanded to GitHub's format.
+#[derive(Clone, Debug)]
+pub struct Subject {
+    pub claim: String,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Permission {
+    EcrPush,
+    EcsDeploy,
+    LogsRead,
+    SecretsRead,
+    StaticSite,
+    TerraformApply,
+}
+
+impl Permission {
+    pub const ALL: &'static [(&'static str, Permission)] = &[
+        ("ecr_push", Permission::EcrPush),
+        ("ecs_deploy", Permission::EcsDeploy),
+        ("logs_read", Permission::LogsRead),
+        ("secrets_read", Permission::SecretsRead),
+        ("static_site", Permission::StaticSite),
+        ("terraform_apply", Permission::TerraformApply),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Permission::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .expect("every permission is listed in ALL")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Repository {
+    pub name: Sp<String>,
+    pub scan_on_push: bool,
+    pub tag_mutability: Sp<String>,
+    pub lifecycle: Lifecycle,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Lifecycle {
+    pub keep_tagged: Option<Sp<i64>>,
+    pub tag_prefixes: Vec<Sp<String>>,
+    pub expire_untagged_days: Option<Sp<i64>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub name: Sp<String>,
+    pub loc: Loc,
+    /// Name of an ECR repository (declared in this environment or not); the image is
+    /// `<repository url>:<image tag>`.
+    pub repository: Option<Sp<String>>,
+    /// A full image reference, used as is instead of `repository`.
+    pub image: Option<Sp<String>>,
+    pub image_tag: Option<Sp<String>>,
+    pub family: String,
+    pub cpu: Sp<i64>,
+    pub memory: Sp<i64>,
+    pub desired_count: Sp<i64>,
+    pub architecture: Sp<String>,
+    pub command: Option<Vec<Sp<String>>>,
+    pub entrypoint: Option<Vec<Sp<String>>>,
+    pub port: Option<Sp<i64>>,
+    pub environment: Vec<(Sp<String>, Sp<String>)>,
+    pub secrets: Vec<(Sp<String>, Sp<String>)>,
+    pub health_check: Option<ContainerHealthCheck>,
+    pub load_balancer: Option<LoadBalancer>,
+    pub autoscaling: Option<Autoscaling>,
+    pub deployment: Deployment,
+    pub sidecars: Vec<Sidecar>,
+    pub smoke: Vec<SmokeCheck>,
+    pub migration: Option<Migration>,
+    pub paths: Vec<Sp<String>>,
+    pub execution_role_arn: Option<Sp<String>>,
+    pub task_role_arn: Option<Sp<String>>,
+    pub security_groups: Option<Vec<Sp<String>>>,
+    pub enable_execute_command: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ContainerHealthCheck {
+    pub command: Vec<Sp<String>>,
+    pub interval: Sp<Duration>,
+    pub timeout: Sp<Duration>,
+    pub retries: Sp<i64>,
+    pub start_period: Sp<Duration>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadBalancer {
+    pub loc: Loc,
+    pub path_patterns: Vec<Sp<String>>,
+    pub hosts: Vec<Sp<String>>,
+    pub priority: Sp<i64>,
+    pub health_check_path: Sp<String>,
+    pub health_check_matcher: String,
+    pub grace_period: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Autoscaling {
+    pub loc: Loc,
+    pub min: Sp<i64>,
+    pub max: Sp<i64>,
+    pub cpu_target: Sp<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub minimum_healthy_percent: Sp<i64>,
+    pub maximum_percent: Sp<i64>,
+    pub circuit_breaker: bool,
+    pub rollback: bool,
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Sidecar {
+    pub name: Sp<String>,
+    pub image: Sp<String>,
+    pub cpu: Option<Sp<i64>>,
+    pub memory: Option<Sp<i64>>,
+    pub essential: bool,
+    pub port: Option<Sp<i64>>,
+    pub command: Option<Vec<Sp<String>>>,
+    pub environment: Vec<(Sp<String>, Sp<String>)>,
+    pub secrets: Vec<(Sp<String>, Sp<String>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SmokeCheck {
+    pub name: Sp<String>,
+    pub path: Sp<String>,
+    pub expect_status: Vec<Sp<i64>>,
+    pub body_contains: Option<Sp<String>>,
+    /// Checks that the path refuses an unauthenticated request (401).
+    pub expect_unauthorized: bool,
+    pub retries: i64,
+    pub backoff: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Migration {
+    pub loc: Loc,
+    pub command: Vec<Sp<String>>,
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Alb {
+    pub loc: Loc,
+    pub certificate_arn: Option<Sp<String>>,
+    pub ssl_policy: Sp<String>,
+    pub redirect_http: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Approval {
+    pub loc: Option<Loc>,
+    pub required: bool,
+    pub confirmation: Option<Sp<String>>,
+    pub actors: Vec<Sp<String>>,
+    pub teams: Vec<Sp<String>>,
+    pub events: Vec<Sp<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Notifications {
+    pub slack_webhook_secret: Option<Sp<String>>,
+    pub slack_webhook_env: Option<Sp<String>>,
+}

@@ -1,0 +1,558 @@
+//! The environment file schema: decodes a merged [`Body`] into an [`Environment`].
+//!
+//! Every attribute and block slipway understands is read here, with its type and default; the
+//! reference in `docs/environments.md` follows this file. Checks that need more than one field
+//! (Fargate sizes, route clashes, OIDC subjects) live in `validate.rs`.
+
+use std::time::Duration;
+
+use crate::diag::{Diagnostic, FileId, Loc, Sink};
+
+use super::decode::{Reader, Sp};
+use super::model::*;
+use super::tree::{Block, Body};
+
+pub fn decode(name: &str, file: FileId, body: &Body, sink: &Sink) -> Option<Environment> {
+    let file_loc = Loc::new(file, 0..0);
+    let r = Reader::new(
+        body,
+        file_loc.clone(),
+        format!("environment \"{name}\""),
+        sink,
+    );
+
+    if let Some(n) = r.string("name") {
+        if n.v != name {
+            r.invalid(
+                &n.loc,
+                format!("`name` is \"{}\" but the file is named for \"{name}\"", n.v),
+                format!("rename the file to {}.hcl or set name = \"{name}\"", n.v),
+            );
+        }
+    }
+    let account_id = r.req_string("account_id", "\"123456789012\"");
+    let region = r.req_string("region", "\"eu-west-1\"");
+    let cluster = r.req_string("cluster", &format!("\"{name}\""));
+    let tags = r.string_map("tags");
+    let log_retention_days = r
+        .int("log_retention_days", 1, 3653)
+        .unwrap_or_else(|| Sp::new(30, file_loc.clone()));
+    let network = Network {
+        subnets: r.strings("subnets"),
+        assign_public_ip: r.bool("assign_public_ip").is_some_and(|b| b.v),
+    };
+    let smoke_base_url = r.string("smoke_base_url");
+
+    let github = r.block("github").map(|b| github(b, cluster.as_ref(), sink));
+    let repositories = r
+        .labelled("repository", "repository")
+        .into_iter()
+        .map(|(label, b)| repository(label, b, sink))
+        .collect();
+    let cluster_name = cluster.as_ref().map_or(name, |c| c.v.as_str());
+    let services = r
+        .labelled("service", "service")
+        .into_iter()
+        .filter_map(|(label, b)| service(label, b, cluster_name, sink))
+        .collect();
+    let alb = r.block("alb").map(|b| alb(b, sink));
+    let approval = r
+        .block("approval")
+        .map(|b| approval(b, sink))
+        .unwrap_or_default();
+    let notifications = r.block("notifications").map(|b| notifications(b, sink));
+    let deploy = deploy_settings(r.block("deploy"), sink);
+    r.finish();
+
+    // Decode problems are already reported; carry on with what decoded so the semantic checks
+    // report theirs in the same run. Only a missing identity (account, region, cluster) stops.
+    Some(Environment {
+        name: name.to_string(),
+        file,
+        loc: file_loc,
+        account_id: account_id?,
+        region: region?,
+        cluster: cluster?,
+        tags,
+        log_retention_days,
+        network,
+        smoke_base_url,
+        github,
+        repositories,
+        services,
+        alb,
+        approval,
+        notifications,
+        deploy,
+    })
+}
+
+fn deploy_settings(block: Option<&Block>, sink: &Sink) -> DeploySettings {
+    let Some(b) = block else {
+        return DeploySettings {
+            parallelism: 4,
+            block_on_severity: None,
+        };
+    };
+    let r = Reader::for_block(b, sink);
+    let parallelism = r.int("parallelism", 1, 50).map_or(4, |p| p.v);
+    let block_on_severity = r.string("block_on_severity");
+    if let Some(s) = &block_on_severity {
+        if !SEVERITIES.contains(&s.v.as_str()) {
+            r.invalid(
+                &s.loc,
+                format!("unknown severity \"{}\"", s.v),
+                format!("use one of {}", SEVERITIES.join(", ")),
+            );
+        }
+    }
+    r.finish();
+    DeploySettings {
+        parallelism,
+        block_on_severity,
+    }
+}
+
+pub const SEVERITIES: &[&str] = &["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"];
+
+fn github(b: &Block, cluster: Option<&Sp<String>>, sink: &Sink) -> Github {
+    let r = Reader::for_block(b, sink);
+    let repository = r
+        .req_string("repository", "\"org/repo\"")
+        .unwrap_or_else(|| Sp::new(String::new(), b.ident_loc.clone()));
+    let audience = r
+        .string("audience")
+        .unwrap_or_else(|| Sp::new("sts.amazonaws.com".to_string(), b.ident_loc.clone()));
+    let roles = r
+        .labelled("role", "role")
+        .into_iter()
+        .map(|(label, rb)| oidc_role(label, rb, &repository, cluster, sink))
+        .collect();
+    r.finish();
+    Github {
+        loc: b.ident_loc.clone(),
+        repository,
+        audience,
+        roles,
+    }
+}
+
+fn oidc_role(
+    label: Sp<String>,
+    b: &Block,
+    repository: &Sp<String>,
+    cluster: Option<&Sp<String>>,
+    sink: &Sink,
+) -> OidcRole {
+    let r = Reader::for_block(b, sink);
+    let name = r.string("name").map_or_else(
+        || match cluster {
+            Some(c) => format!("{}-github-{}", c.v, label.v),
+            None => format!("github-{}", label.v),
+        },
+        |n| n.v,
+    );
+    let repo = &repository.v;
+    let mut subjects = Vec::new();
+    let mut add = |key: &'static str, f: &dyn Fn(&str) -> String| {
+        for s in r.strings(key).unwrap_or_default() {
+            subjects.push(Subject {
+                claim: f(&s.v),
+                loc: s.loc,
+            });
+        }
+    };
+    add("branches", &|v| format!("repo:{repo}:ref:refs/heads/{v}"));
+    add("tags", &|v| format!("repo:{repo}:ref:refs/tags/{v}"));
+    add("environments", &|v| format!("repo:{repo}:environment:{v}"));
+    add("subjects", &|v| v.to_string());
+    if let Some(pr) = r.bool("pull_requests") {
+        if pr.v {
+            subjects.push(Subject {
+                claim: format!("repo:{repo}:pull_request"),
+                loc: pr.loc,
+            });
+        }
+    }
+    if subjects.is_empty() {
+        sink.push(
+            Diagnostic::error(
+                "missing-attribute",
+                format!("role \"{}\" trusts no GitHub workflow", label.v),
+            )
+            .at(&label.loc)
+            .help("add `branches = [\"main\"]`, `tags`, `environments`, `pull_requests = true` or `subjects`"),
+        );
+    }
+    let mut permissions = Vec::new();
+    match r.strings("permissions") {
+        Some(list) => {
+            for p in list {
+                match Permission::ALL.iter().find(|(n, _)| *n == p.v) {
+                    Some((_, perm)) => permissions.push(Sp::new(*perm, p.loc)),
+                    None => {
+                        let names = Permission::ALL.iter().map(|(n, _)| *n);
+                        let help = match crate::suggest::did_you_mean(&p.v, names.clone()) {
+                            Some(s) => format!("did you mean \"{s}\"?"),
+                            None => {
+                                format!("permission sets: {}", names.collect::<Vec<_>>().join(", "))
+                            }
+                        };
+                        r.invalid(&p.loc, format!("unknown permission set \"{}\"", p.v), help);
+                    }
+                }
+            }
+        }
+        None if !r.has("permissions") => {
+            r.req_string("permissions", "[\"ecr_push\", \"ecs_deploy\"]");
+        }
+        None => {}
+    }
+    let role = OidcRole {
+        name,
+        subjects,
+        s3_bucket: r.string("s3_bucket"),
+        cloudfront_distribution_id: r.string("cloudfront_distribution_id"),
+        terraform_state_bucket: r.string("terraform_state_bucket"),
+        terraform_lock_table: r.string("terraform_lock_table"),
+        managed_policy_arns: r.strings("managed_policy_arns").unwrap_or_default(),
+        permissions,
+        label,
+    };
+    r.finish();
+    role
+}
+
+fn repository(name: Sp<String>, b: &Block, sink: &Sink) -> Repository {
+    let r = Reader::for_block(b, sink);
+    let scan_on_push = r.bool("scan_on_push").is_none_or(|v| v.v);
+    let tag_mutability = r
+        .string("tag_mutability")
+        .unwrap_or_else(|| Sp::new("MUTABLE".to_string(), b.ident_loc.clone()));
+    if !["MUTABLE", "IMMUTABLE"].contains(&tag_mutability.v.as_str()) {
+        r.invalid(
+            &tag_mutability.loc,
+            format!(
+                "tag_mutability must be MUTABLE or IMMUTABLE, not \"{}\"",
+                tag_mutability.v
+            ),
+            "use \"MUTABLE\" or \"IMMUTABLE\"",
+        );
+    }
+    let lifecycle = match r.block("lifecycle") {
+        Some(lb) => {
+            let lr = Reader::for_block(lb, sink);
+            let l = Lifecycle {
+                keep_tagged: lr.int("keep_tagged", 1, 10_000),
+                tag_prefixes: lr.strings("tag_prefixes").unwrap_or_default(),
+                expire_untagged_days: lr.int("expire_untagged_days", 1, 3650),
+            };
+            lr.finish();
+            l
+        }
+        None => Lifecycle::default(),
+    };
+    r.finish();
+    Repository {
+        name,
+        scan_on_push,
+        tag_mutability,
+        lifecycle,
+    }
+}
+
+fn service(name: Sp<String>, b: &Block, cluster: &str, sink: &Sink) -> Option<Service> {
+    let r = Reader::for_block(b, sink);
+    if r.bool("enabled").is_some_and(|e| !e.v) {
+        // Disabled in this environment: still read the rest so typos are reported.
+        let _ = read_service(&r, name, b, cluster, sink);
+        r.finish();
+        return None;
+    }
+    let s = read_service(&r, name, b, cluster, sink);
+    r.finish();
+    s
+}
+
+fn read_service(
+    r: &Reader,
+    name: Sp<String>,
+    b: &Block,
+    cluster: &str,
+    sink: &Sink,
+) -> Option<Service> {
+    let here = b.ident_loc.clone();
+    let repository = r.string("repository");
+    let image = r.string("image");
+    if repository.is_none() && image.is_none() && !r.has("repository") && !r.has("image") {
+        sink.push(
+            Diagnostic::error(
+                "missing-attribute",
+                format!("service \"{}\" has neither `repository` nor `image`", name.v),
+            )
+            .at(&name.loc)
+            .help("add `repository = \"<ecr repository name>\"` (image tag comes from --image-tag) or `image = \"<full image reference>\"`"),
+        );
+    }
+    let cpu = r.req_int("cpu", 1, 1 << 20, "512");
+    let memory = r.req_int("memory", 1, 1 << 20, "1024");
+    let desired_count = r
+        .int("desired_count", 0, 10_000)
+        .unwrap_or_else(|| Sp::new(1, here.clone()));
+    let architecture = r
+        .string("architecture")
+        .unwrap_or_else(|| Sp::new("X86_64".to_string(), here.clone()));
+    if !["X86_64", "ARM64"].contains(&architecture.v.as_str()) {
+        r.invalid(
+            &architecture.loc,
+            format!(
+                "architecture must be X86_64 or ARM64, not \"{}\"",
+                architecture.v
+            ),
+            "use \"X86_64\" or \"ARM64\"",
+        );
+    }
+    let port = r.int("port", i64::MIN, i64::MAX);
+    let health_check = r.block("health_check").map(|hb| {
+        let hr = Reader::for_block(hb, sink);
+        let h = ContainerHealthCheck {
+            command: hr.strings("command").unwrap_or_else(|| {
+                if !hr.has("command") {
+                    hr.req_string(
+                        "command",
+                        "[\"CMD-SHELL\", \"curl -f http://localhost/health || exit 1\"]",
+                    );
+                }
+                Vec::new()
+            }),
+            interval: duration_or(&hr, "interval", 30, &hb.ident_loc),
+            timeout: duration_or(&hr, "timeout", 5, &hb.ident_loc),
+            retries: hr
+                .int("retries", 1, 10)
+                .unwrap_or_else(|| Sp::new(3, hb.ident_loc.clone())),
+            start_period: duration_or(&hr, "start_period", 0, &hb.ident_loc),
+        };
+        hr.finish();
+        h
+    });
+    let load_balancer = r.block("load_balancer").map(|lb| {
+        let lr = Reader::for_block(lb, sink);
+        let l = LoadBalancer {
+            loc: lb.ident_loc.clone(),
+            path_patterns: lr.strings("path_patterns").unwrap_or_default(),
+            hosts: lr.strings("hosts").unwrap_or_default(),
+            priority: lr
+                .req_int("priority", i64::MIN, i64::MAX, "100")
+                .unwrap_or_else(|| Sp::new(1, lb.ident_loc.clone())),
+            health_check_path: lr
+                .string("health_check_path")
+                .unwrap_or_else(|| Sp::new("/".to_string(), lb.ident_loc.clone())),
+            health_check_matcher: lr
+                .string("health_check_matcher")
+                .map_or_else(|| "200-399".to_string(), |m| m.v),
+            grace_period: lr
+                .duration("health_check_grace_period")
+                .map_or(Duration::from_secs(60), |d| d.v),
+        };
+        if l.path_patterns.is_empty() && l.hosts.is_empty() && !lr.has("path_patterns") {
+            sink.push(
+                Diagnostic::error(
+                    "missing-attribute",
+                    "load_balancer needs `path_patterns` or `hosts` to route traffic",
+                )
+                .at(&lb.ident_loc)
+                .help("add `path_patterns = [\"/*\"]`"),
+            );
+        }
+        lr.finish();
+        l
+    });
+    let autoscaling = r.block("autoscaling").map(|ab| {
+        let ar = Reader::for_block(ab, sink);
+        let a = Autoscaling {
+            loc: ab.ident_loc.clone(),
+            min: ar
+                .req_int("min", 0, 10_000, "1")
+                .unwrap_or_else(|| Sp::new(1, ab.ident_loc.clone())),
+            max: ar
+                .req_int("max", 1, 10_000, "4")
+                .unwrap_or_else(|| Sp::new(1, ab.ident_loc.clone())),
+            cpu_target: ar
+                .int("cpu_target", 1, 100)
+                .unwrap_or_else(|| Sp::new(70, ab.ident_loc.clone())),
+        };
+        ar.finish();
+        a
+    });
+    let deployment = match r.block("deployment") {
+        Some(db) => {
+            let dr = Reader::for_block(db, sink);
+            let d = Deployment {
+                minimum_healthy_percent: dr
+                    .int("minimum_healthy_percent", 0, 100)
+                    .unwrap_or_else(|| Sp::new(100, db.ident_loc.clone())),
+                maximum_percent: dr
+                    .int("maximum_percent", 100, 200)
+                    .unwrap_or_else(|| Sp::new(200, db.ident_loc.clone())),
+                circuit_breaker: dr.bool("circuit_breaker").is_none_or(|v| v.v),
+                rollback: dr.bool("rollback").is_none_or(|v| v.v),
+                timeout: dr
+                    .duration("timeout")
+                    .map_or(Duration::from_secs(600), |d| d.v),
+            };
+            dr.finish();
+            d
+        }
+        None => Deployment {
+            minimum_healthy_percent: Sp::new(100, here.clone()),
+            maximum_percent: Sp::new(200, here.clone()),
+            circuit_breaker: true,
+            rollback: true,
+            timeout: Duration::from_secs(600),
+        },
+    };
+    let sidecars = r
+        .labelled("sidecar", "sidecar")
+        .into_iter()
+        .map(|(sname, sb)| {
+            let sr = Reader::for_block(sb, sink);
+            let s = Sidecar {
+                image: sr
+                    .req_string("image", "\"public.ecr.aws/...:tag\"")
+                    .unwrap_or_else(|| Sp::new(String::new(), sb.ident_loc.clone())),
+                cpu: sr.int("cpu", 0, 1 << 20),
+                memory: sr.int("memory", 1, 1 << 20),
+                essential: sr.bool("essential").is_some_and(|e| e.v),
+                port: sr.int("port", i64::MIN, i64::MAX),
+                command: sr.strings("command"),
+                environment: sr.string_map("environment"),
+                secrets: sr.string_map("secrets"),
+                name: sname,
+            };
+            sr.finish();
+            s
+        })
+        .collect();
+    let smoke = r
+        .labelled("smoke", "smoke check")
+        .into_iter()
+        .map(|(cname, cb)| {
+            let cr = Reader::for_block(cb, sink);
+            let expect_unauthorized = cr.bool("expect_unauthorized").is_some_and(|v| v.v);
+            let default_status = if expect_unauthorized { 401 } else { 200 };
+            let c = SmokeCheck {
+                path: cr
+                    .req_string("path", "\"/health\"")
+                    .unwrap_or_else(|| Sp::new("/".to_string(), cb.ident_loc.clone())),
+                expect_status: cr
+                    .ints("expect_status", 100, 599)
+                    .unwrap_or_else(|| vec![Sp::new(default_status, cb.ident_loc.clone())]),
+                body_contains: cr.string("body_contains"),
+                expect_unauthorized,
+                retries: cr.int("retries", 0, 100).map_or(5, |v| v.v),
+                backoff: cr
+                    .duration("backoff")
+                    .map_or(Duration::from_secs(2), |d| d.v),
+                name: cname,
+            };
+            cr.finish();
+            c
+        })
+        .collect();
+    let migration = r.block("migration").map(|mb| {
+        let mr = Reader::for_block(mb, sink);
+        let m = Migration {
+            loc: mb.ident_loc.clone(),
+            command: mr.strings("command").unwrap_or_else(|| {
+                if !mr.has("command") {
+                    mr.req_string("command", "[\"alembic\", \"upgrade\", \"head\"]");
+                }
+                Vec::new()
+            }),
+            timeout: mr
+                .duration("timeout")
+                .map_or(Duration::from_secs(600), |d| d.v),
+        };
+        mr.finish();
+        m
+    });
+    let family = r
+        .string("family")
+        .map_or_else(|| format!("{cluster}-{}", name.v), |f| f.v);
+    let service = Service {
+        loc: b.ident_loc.clone(),
+        repository,
+        image,
+        image_tag: r.string("image_tag"),
+        family,
+        cpu: cpu?,
+        memory: memory?,
+        desired_count,
+        architecture,
+        command: r.strings("command"),
+        entrypoint: r.strings("entrypoint"),
+        port,
+        environment: r.string_map("environment"),
+        secrets: r.string_map("secrets"),
+        health_check,
+        load_balancer,
+        autoscaling,
+        deployment,
+        sidecars,
+        smoke,
+        migration,
+        paths: r.strings("paths").unwrap_or_default(),
+        execution_role_arn: r.string("execution_role_arn"),
+        task_role_arn: r.string("task_role_arn"),
+        security_groups: r.strings("security_groups"),
+        enable_execute_command: r.bool("enable_execute_command").is_some_and(|v| v.v),
+        name,
+    };
+    Some(service)
+}
+
+fn duration_or(r: &Reader, key: &'static str, default_secs: u64, loc: &Loc) -> Sp<Duration> {
+    r.duration(key)
+        .unwrap_or_else(|| Sp::new(Duration::from_secs(default_secs), loc.clone()))
+}
+
+fn alb(b: &Block, sink: &Sink) -> Alb {
+    let r = Reader::for_block(b, sink);
+    let a = Alb {
+        loc: b.ident_loc.clone(),
+        certificate_arn: r.string("certificate_arn"),
+        ssl_policy: r.string("ssl_policy").unwrap_or_else(|| {
+            Sp::new(
+                "ELBSecurityPolicy-TLS13-1-2-2021-06".to_string(),
+                b.ident_loc.clone(),
+            )
+        }),
+        redirect_http: r.bool("redirect_http").is_none_or(|v| v.v),
+    };
+    r.finish();
+    a
+}
+
+fn approval(b: &Block, sink: &Sink) -> Approval {
+    let r = Reader::for_block(b, sink);
+    let a = Approval {
+        loc: Some(b.ident_loc.clone()),
+        required: r.bool("required").is_none_or(|v| v.v),
+        confirmation: r.string("confirmation"),
+        actors: r.strings("actors").unwrap_or_default(),
+        teams: r.strings("teams").unwrap_or_default(),
+        events: r.strings("events").unwrap_or_default(),
+    };
+    r.finish();
+    a
+}
+
+fn notifications(b: &Block, sink: &Sink) -> Notifications {
+    let r = Reader::for_block(b, sink);
+    let n = Notifications {
+        slack_webhook_secret: r.string("slack_webhook_secret"),
+        slack_webhook_env: r.string("slack_webhook_env"),
+    };
+    r.finish();
+    n
+}

@@ -1,0 +1,16 @@
+//! slipway: from pull request to a running service on AWS ECS Fargate, with Terraform owning the
+//! infrastructure and slipway owning rollouts.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library so that integration tests and
+//! benchmarks drive exactly the code users run.
+
+pub mod cli;
+pub mod commands;
+pub mod diag;
+pub mod env;
+pub mod exit;
+pub mod git;
+pub mod output;
+pub mod render;
+pub mod suggest;
+pub mod terraform;

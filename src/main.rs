@@ -1,0 +1,35 @@
+//! `slipway`: parse arguments, run one command, exit with a documented code (see `exit.rs`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use slipway::cli::{Cli, Command};
+use slipway::commands;
+use slipway::exit::Exit;
+use slipway::output::Printer;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(cli.format, cli.no_color, cli.verbose);
+    let exit = match &cli.command {
+        Command::Validate(args) => commands::validate::run(&cli.envs_dir, args, &printer),
+        Command::Render(args) => {
+            runtime().block_on(commands::render::run(&cli.envs_dir, args, &printer))
+        }
+    };
+    exit.into()
+}
+
+/// The async runtime, started only by commands that do I/O beyond local files, so that
+/// `slipway --version` and `validate` stay instant.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(Exit::Error as i32)
+        })
+}

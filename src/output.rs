@@ -1,0 +1,62 @@
+//! Where and how results are printed: text for people (colour only on a terminal, never with
+//! NO_COLOR or --no-color), one JSON document for machines.
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::diag::{Diagnostic, Severity, SourceMap};
+
+pub struct Printer {
+    pub format: Format,
+    pub color: bool,
+    pub verbose: u8,
+    pub width: usize,
+}
+
+impl Printer {
+    pub fn new(format: Format, no_color: bool, verbose: u8) -> Printer {
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Printer {
+            format,
+            color: !no_color && !no_color_env && std::io::stderr().is_terminal(),
+            verbose,
+            width: 100,
+        }
+    }
+
+    pub fn json<T: Serialize>(&self, value: &T) {
+        // Through serde_json::Value so that every object's keys come out sorted.
+        let v = serde_json::to_value(value).expect("serialisable");
+        let mut out = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut out, &v);
+        let _ = writeln!(out);
+    }
+
+    pub fn line(&self, s: impl AsRef<str>) {
+        let _ = writeln!(std::io::stdout().lock(), "{}", s.as_ref());
+    }
+
+    pub fn note(&self, s: impl AsRef<str>) {
+        let _ = writeln!(std::io::stderr().lock(), "{}", s.as_ref());
+    }
+
+    pub fn error(&self, s: impl std::fmt::Display) {
+        let _ = writeln!(std::io::stderr().lock(), "error: {s}");
+    }
+
+    /// Prints diagnostics to stderr, errors first, each with its snippet and caret.
+    pub fn diagnostics(&self, map: &SourceMap, diags: &[Diagnostic], strict: bool) {
+        let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
+        sorted.sort_by_key(|d| (d.loc.as_ref().map(|l| (l.file, l.span.start)), d.severity));
+        let mut err = std::io::stderr().lock();
+        for d in sorted {
+            let mut d = d.clone();
+            if strict && d.severity == Severity::Warning {
+                d.severity = Severity::Error;
+            }
+            let _ = write!(err, "{}", map.render(&d, self.color, self.width));
+        }
+    }
+}

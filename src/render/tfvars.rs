@@ -1,0 +1,134 @@
+//! The variables file for the Terraform root in `terraform/` (`-var-file`, JSON).
+//!
+//! This is the interface between slipway and Terraform: every key here is a variable the root
+//! declares (a contract test parses `terraform/variables.tf` to hold both sides to it). Types
+//! are stable: optional objects are `null`, never absent, and policies travel as JSON strings
+//! because that is what `aws_iam_role` and `aws_ecr_lifecycle_policy` take.
+
+use serde_json::{json, Value};
+
+use crate::env::model::Environment;
+use crate::render::{iam, lifecycle, Names};
+
+/// Every top-level variable the rendered file sets.
+pub const VARIABLES: &[&str] = &[
+    "environment",
+    "aws_account_id",
+    "aws_region",
+    "cluster_name",
+    "tags",
+    "log_retention_days",
+    "github_repository",
+    "oidc_roles",
+    "ecr_repositories",
+    "services",
+    "alb",
+];
+
+pub fn render(env: &Environment) -> Value {
+    let cluster = &env.cluster.v;
+    let tags: serde_json::Map<String, Value> = env
+        .tags
+        .iter()
+        .map(|(k, v)| (k.v.clone(), json!(v.v)))
+        .collect();
+    let roles: serde_json::Map<String, Value> = env
+        .github
+        .iter()
+        .flat_map(|gh| {
+            gh.roles.iter().map(move |r| {
+                let p = iam::role(env, gh, r);
+                (
+                    r.label.v.clone(),
+                    json!({
+                        "name": p.name,
+                        "trust_policy": p.trust_policy.to_string(),
+                        "policy": p.permission_policy.to_string(),
+                        "managed_policy_arns": p.managed_policy_arns,
+                    }),
+                )
+            })
+        })
+        .collect();
+    let repos: serde_json::Map<String, Value> = env
+        .repositories
+        .iter()
+        .map(|r| {
+            (
+                r.name.v.clone(),
+                json!({
+                    "image_tag_mutability": r.tag_mutability.v,
+                    "scan_on_push": r.scan_on_push,
+                    "lifecycle_policy": lifecycle::policy(&r.lifecycle).to_string(),
+                }),
+            )
+        })
+        .collect();
+    let services: serde_json::Map<String, Value> = env
+        .services
+        .iter()
+        .map(|s| {
+            let name = &s.name.v;
+            let mut secret_arns: Vec<String> = s
+                .secrets
+                .iter()
+                .chain(s.sidecars.iter().flat_map(|c| c.secrets.iter()))
+                .filter_map(|(_, v)| crate::env::validate::secret_arn(&v.v, &env.region.v, &env.account_id.v).ok())
+                .collect();
+            secret_arns.sort();
+            secret_arns.dedup();
+            let d = &s.deployment;
+            (
+                name.clone(),
+                json!({
+                    "container_name": name,
+                    "container_port": s.port.as_ref().map(|p| p.v),
+                    "cpu": s.cpu.v,
+                    "memory": s.memory.v,
+                    "desired_count": s.autoscaling.as_ref().map_or(s.desired_count.v, |a| s.desired_count.v.max(a.min.v)),
+                    "family": s.family,
+                    "repository": s.repository.as_ref().map(|r| r.v.clone()),
+                    "image": s.image.as_ref().map(|i| i.v.clone()),
+                    "execution_role_name": Names::execution_role(cluster, name),
+                    "task_role_name": Names::task_role(cluster, name),
+                    "log_group_name": Names::log_group(cluster, name),
+                    "secret_arns": secret_arns,
+                    "load_balancer": s.load_balancer.as_ref().map(|lb| json!({
+                        "path_patterns": lb.path_patterns.iter().map(|p| p.v.clone()).collect::<Vec<_>>(),
+                        "hosts": lb.hosts.iter().map(|h| h.v.clone()).collect::<Vec<_>>(),
+                        "priority": lb.priority.v,
+                        "health_check_path": lb.health_check_path.v,
+                        "health_check_matcher": lb.health_check_matcher,
+                        "health_check_grace_period_seconds": lb.grace_period.as_secs(),
+                    })),
+                    "autoscaling": s.autoscaling.as_ref().map(|a| json!({
+                        "min": a.min.v, "max": a.max.v, "cpu_target": a.cpu_target.v,
+                    })),
+                    "deployment": {
+                        "minimum_healthy_percent": d.minimum_healthy_percent.v,
+                        "maximum_percent": d.maximum_percent.v,
+                        "circuit_breaker": d.circuit_breaker,
+                        "rollback": d.circuit_breaker && d.rollback,
+                    },
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "environment": env.name,
+        "aws_account_id": env.account_id.v,
+        "aws_region": env.region.v,
+        "cluster_name": cluster,
+        "tags": tags,
+        "log_retention_days": env.log_retention_days.v,
+        "github_repository": env.github.as_ref().map(|g| g.repository.v.clone()),
+        "oidc_roles": roles,
+        "ecr_repositories": repos,
+        "services": services,
+        "alb": env.alb.as_ref().map(|a| json!({
+            "certificate_arn": a.certificate_arn.as_ref().map(|c| c.v.clone()),
+            "ssl_policy": a.ssl_policy.v,
+            "redirect_http": a.redirect_http,
+        })),
+    })
+}
