@@ -51,6 +51,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Secondary locations, e.g. where a duplicate was first defined.
     pub related: Vec<(Loc, String)>,
+    /// The source line may hold a secret: show the location, never the snippet.
+    pub redact: bool,
 }
 
 impl Diagnostic {
@@ -63,6 +65,7 @@ impl Diagnostic {
             label: None,
             help: None,
             related: Vec::new(),
+            redact: false,
         }
     }
 
@@ -85,6 +88,11 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn redacted(mut self) -> Diagnostic {
+        self.redact = true;
         self
     }
 
@@ -241,6 +249,19 @@ impl SourceMap {
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_width(width)
             .with_links(false);
+        let located;
+        let d = match (&d.loc, d.redact) {
+            (Some(loc), true) => {
+                located = Diagnostic {
+                    message: format!("{} ({})", d.message, self.describe(loc)),
+                    loc: None,
+                    related: Vec::new(),
+                    ..d.clone()
+                };
+                &located
+            }
+            _ => d,
+        };
         let report = Report { d, map: self };
         let mut out = String::new();
         if handler.render_report(&mut out, &report).is_err() {

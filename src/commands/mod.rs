@@ -29,6 +29,7 @@ pub fn scope(
 ) -> Scope {
     Scope {
         tf: outputs.map(|o| o.values().clone()),
+        tf_sensitive: outputs.map(|o| o.sensitive().to_vec()).unwrap_or_default(),
         image_tag: image_tag.map(str::to_string),
         git: crate::git::head(envs_dir),
         env_name: env.to_string(),

@@ -30,9 +30,16 @@ pub fn decode(name: &str, file: FileId, body: &Body, sink: &Sink) -> Option<Envi
             );
         }
     }
-    let account_id = r.req_string("account_id", "\"123456789012\"");
-    let region = r.req_string("region", "\"eu-west-1\"");
-    let cluster = r.req_string("cluster", &format!("\"{name}\""));
+    // Present but mistyped: reported already; an unknown placeholder lets the other checks run.
+    let identity = |key: &'static str, example: &str| {
+        r.req_string(key, example).or_else(|| {
+            r.key_loc(key)
+                .map(|loc| Sp::new(format!("${{invalid {key}}}"), loc.clone()))
+        })
+    };
+    let account_id = identity("account_id", "\"123456789012\"");
+    let region = identity("region", "\"eu-west-1\"");
+    let cluster = identity("cluster", &format!("\"{name}\""));
     let tags = r.string_map("tags");
     let log_retention_days = r
         .int("log_retention_days", 1, 3653)
@@ -479,21 +486,34 @@ fn read_service(
     let family = r
         .string("family")
         .map_or_else(|| format!("{cluster}-{}", name.v), |f| f.v);
+    let image_tag = r.string("image_tag");
+    let command = r.strings("command");
+    let entrypoint = r.strings("entrypoint");
+    let environment = r.string_map("environment");
+    let secrets = r.string_map("secrets");
+    let paths = r.strings("paths").unwrap_or_default();
+    let execution_role_arn = r.string("execution_role_arn");
+    let task_role_arn = r.string("task_role_arn");
+    let security_groups = r.strings("security_groups");
+    let enable_execute_command = r.bool("enable_execute_command").is_some_and(|v| v.v);
+    // A cpu or memory that did not decode is already reported; keep the service (with a size
+    // the Fargate check skips) so its other problems are reported too.
+    let unknown_size = || Sp::new(-1, here.clone());
     let service = Service {
         loc: b.ident_loc.clone(),
         repository,
         image,
-        image_tag: r.string("image_tag"),
+        image_tag,
         family,
-        cpu: cpu?,
-        memory: memory?,
+        cpu: cpu.unwrap_or_else(unknown_size),
+        memory: memory.unwrap_or_else(unknown_size),
         desired_count,
         architecture,
-        command: r.strings("command"),
-        entrypoint: r.strings("entrypoint"),
+        command,
+        entrypoint,
         port,
-        environment: r.string_map("environment"),
-        secrets: r.string_map("secrets"),
+        environment,
+        secrets,
         health_check,
         load_balancer,
         autoscaling,
@@ -501,11 +521,11 @@ fn read_service(
         sidecars,
         smoke,
         migration,
-        paths: r.strings("paths").unwrap_or_default(),
-        execution_role_arn: r.string("execution_role_arn"),
-        task_role_arn: r.string("task_role_arn"),
-        security_groups: r.strings("security_groups"),
-        enable_execute_command: r.bool("enable_execute_command").is_some_and(|v| v.v),
+        paths,
+        execution_role_arn,
+        task_role_arn,
+        security_groups,
+        enable_execute_command,
         name,
     };
     Some(service)

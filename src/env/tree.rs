@@ -88,6 +88,9 @@ pub struct Body {
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     pub tf: Option<BTreeMap<String, serde_json::Value>>,
+    /// Outputs Terraform marks sensitive: referencing one is an error, since its value would
+    /// land in plain text (task definitions, logs, PR comments).
+    pub tf_sensitive: Vec<String>,
     pub image_tag: Option<String>,
     pub git: Option<GitVars>,
     pub env_name: String,
@@ -185,12 +188,22 @@ pub fn parse_file(text: &str, file: FileId, scope: &Scope, sink: &Sink) -> Optio
         Err(err) => {
             let offset = syntax_error_offset(text, err.location().line(), err.location().column());
             let end = next_char_boundary(text, offset);
-            sink.push(
-                Diagnostic::error("syntax", format!("syntax error: {}", err.message()))
+            let message = err.message();
+            let d = if message.contains("redefined attribute") {
+                Diagnostic::error(
+                    "duplicate-attribute",
+                    "attribute set more than once in the same block",
+                )
+                .at(&Loc::new(file, offset..end))
+                .label("set again here")
+                .help("remove one of the two assignments")
+            } else {
+                Diagnostic::error("syntax", format!("syntax error: {message}"))
                     .at(&Loc::new(file, offset..end))
                     .label("here")
-                    .help("check for a missing `=`, brace, bracket or quote"),
-            );
+                    .help("check the line above too: a missing `=`, closing brace, bracket or quote is reported where the parser gives up")
+            };
+            sink.push(d);
             None
         }
     }
@@ -401,6 +414,18 @@ impl Lower<'_> {
                             .at(&rloc)
                             .label("no such output")
                             .help(help),
+                        );
+                        failed = true;
+                    }
+                    Some(name) if self.scope.tf_sensitive.contains(name) => {
+                        self.sink.push(
+                            Diagnostic::error(
+                                "sensitive-output",
+                                format!("Terraform output `{name}` is sensitive and cannot be used as a plain value"),
+                            )
+                            .at(&rloc)
+                            .label("sensitive")
+                            .help("store it in Secrets Manager or SSM and reference it under `secrets`, so ECS injects it at task start"),
                         );
                         failed = true;
                     }

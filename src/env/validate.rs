@@ -164,6 +164,7 @@ fn looks_secret(name: &str) -> bool {
 fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
     let name = &svc.name.v;
     match fargate_memory(svc.cpu.v) {
+        _ if svc.cpu.v < 0 || svc.memory.v < 0 => {}
         None => sink.push(
             Diagnostic::error(
                 "fargate-size",
@@ -234,7 +235,8 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
                 .help(format!(
                     "move it to `secrets = {{ {} = \"secretsmanager:<name>\" }}`",
                     k.v
-                )),
+                ))
+                .redacted(),
             );
         }
     }
@@ -527,6 +529,8 @@ fn github(env: &Environment, gh: &Github, sink: &Sink) {
     }
     let mut names: BTreeMap<&str, &Sp<String>> = BTreeMap::new();
     for role in &gh.roles {
+        // With an invalid repository every derived subject would repeat that one error.
+        let check_subjects = valid_repo;
         if let Some(first) = names.insert(&role.name, &role.label) {
             sink.push(
                 Diagnostic::error(
@@ -537,7 +541,7 @@ fn github(env: &Environment, gh: &Github, sink: &Sink) {
                 .related(&first.loc, "first used here"),
             );
         }
-        for s in &role.subjects {
+        for s in role.subjects.iter().filter(|_| check_subjects) {
             if let Some(problem) = subject_problem(&s.claim, repo) {
                 sink.push(
                     Diagnostic::error("oidc-wildcard", format!("OIDC subject \"{}\" {problem}", s.claim))

@@ -346,10 +346,10 @@ fn service(
     let log_group = out
         .service_field(name, "log_group_name", loc, true)
         .unwrap_or_else(|| Names::log_group(cluster, name));
-    let target_group_arn = match &svc.load_balancer {
-        Some(lb) => Some(out.service_field(name, "target_group_arn", &lb.loc, false)),
-        None => None,
-    };
+    let target_group_arn = svc
+        .load_balancer
+        .as_ref()
+        .map(|lb| out.service_field(name, "target_group_arn", &lb.loc, false));
 
     let log = |stream_prefix: &str| ecs::LogConfiguration {
         log_driver: "awslogs".to_string(),

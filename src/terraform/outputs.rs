@@ -86,6 +86,10 @@ impl Outputs {
         self.values.keys().map(String::as_str).collect()
     }
 
+    pub fn sensitive(&self) -> &[String] {
+        &self.sensitive
+    }
+
     pub fn is_sensitive(&self, name: &str) -> bool {
         self.sensitive.iter().any(|s| s == name)
     }

@@ -1,0 +1,135 @@
+//! The only place that talks to AWS.
+//!
+//! [`sdk_config`] builds the one SDK configuration every client comes from: credential chain and
+//! profile, region from the environment file, `AWS_ENDPOINT_URL` (how tests reach the emulator),
+//! bounded retries, and connect/attempt/operation timeouts (the SDK has no read timeout by
+//! default, so a silent server would hang a call for minutes). One adapter module per service
+//! converts between slipway's types and the SDK's.
+
+pub mod ecs;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+#[derive(Clone, Debug, Default)]
+pub struct AwsOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Overrides `AWS_ENDPOINT_URL` (which the SDK reads by itself).
+    pub endpoint_url: Option<String>,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// One HTTP attempt.
+    pub attempt: Duration,
+    /// A whole operation, retries included.
+    pub operation: Duration,
+    pub max_attempts: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(3),
+            attempt: Duration::from_secs(10),
+            operation: Duration::from_secs(30),
+            max_attempts: 4,
+        }
+    }
+}
+
+pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
+    let t = opts.timeouts;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(t.max_attempts)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(t.connect)
+                .operation_attempt_timeout(t.attempt)
+                .operation_timeout(t.operation)
+                .build(),
+        );
+    if let Some(r) = &opts.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = &opts.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
+}
+
+/// Every client slipway uses, built from one configuration.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub ecs: aws_sdk_ecs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Clients {
+        Clients {
+            ecs: aws_sdk_ecs::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+        }
+    }
+}
+
+/// A failed AWS call, with the cause the SDK's `Display` hides.
+#[derive(Debug, thiserror::Error)]
+#[error("AWS {operation} failed: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    /// The service's error code (`AccessDeniedException`, `ClusterNotFoundException`, ...).
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn from_sdk<E, R>(
+        operation: &'static str,
+        err: aws_sdk_ecs::error::SdkError<E, R>,
+    ) -> AwsError
+    where
+        E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = err
+            .as_service_error()
+            .and_then(|e| e.code())
+            .map(str::to_string);
+        let message = aws_sdk_ecs::error::DisplayErrorContext(&err).to_string();
+        AwsError {
+            operation,
+            code,
+            message,
+        }
+    }
+
+    pub fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
+        AwsError {
+            operation,
+            code: None,
+            message: message.into(),
+        }
+    }
+}

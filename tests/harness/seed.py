@@ -1,0 +1,138 @@
+"""Creates in the emulator what the Terraform root would create for one environment, and prints
+the resulting `terraform output -json` document.
+
+Usage: seed.py --endpoint URL --tfvars FILE [--out FILE]
+
+The tfvars are slipway's own (`slipway render --only tfvars`), so this exercises the same
+contract the real Terraform root consumes. It exists because the AWS provider cannot be
+installed offline: it stands in for `terraform apply` of terraform/ in tests and the demo, and
+says so. It creates: a VPC with DNS hostnames (moto needs them for awsvpc tasks), two private
+subnets, a security group per service, the ECS cluster, ECR repositories with their lifecycle
+policies, execution and task roles, log groups, an ALB with one target group per routed service,
+and the OIDC roles.
+"""
+
+import argparse
+import json
+import sys
+
+import boto3
+
+
+def client(name, endpoint, region):
+    return boto3.client(
+        name,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def output(value, type_="dynamic", sensitive=False):
+    return {"sensitive": sensitive, "type": type_, "value": value}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--endpoint", required=True)
+    ap.add_argument("--tfvars", required=True)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    with open(args.tfvars) as f:
+        tv = json.load(f)
+    region = tv["aws_region"]
+    cluster = tv["cluster_name"]
+    ec2 = client("ec2", args.endpoint, region)
+    ecs = client("ecs", args.endpoint, region)
+    ecr = client("ecr", args.endpoint, region)
+    iam = client("iam", args.endpoint, region)
+    logs = client("logs", args.endpoint, region)
+    elb = client("elbv2", args.endpoint, region)
+
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"]["SubnetId"]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
+    ecs.create_cluster(clusterName=cluster, settings=[{"name": "containerInsights", "value": "enabled"}])
+
+    repo_urls = {}
+    for name, repo in sorted(tv["ecr_repositories"].items()):
+        r = ecr.create_repository(
+            repositoryName=name,
+            imageTagMutability=repo["image_tag_mutability"],
+            imageScanningConfiguration={"scanOnPush": repo["scan_on_push"]},
+        )["repository"]
+        ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=repo["lifecycle_policy"])
+        repo_urls[name] = r["repositoryUri"]
+
+    assume_ecs = json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    })
+    alb_arn = None
+    alb_dns = None
+    if any(s.get("load_balancer") for s in tv["services"].values()):
+        alb_sg = ec2.create_security_group(GroupName=f"{cluster}-alb", Description="ALB", VpcId=vpc)["GroupId"]
+        lb = elb.create_load_balancer(Name=f"{cluster}-alb"[:32], Subnets=subnets, SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+        alb_arn, alb_dns = lb["LoadBalancerArn"], lb["DNSName"]
+        listener = elb.create_listener(
+            LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80,
+            DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+        )["Listeners"][0]["ListenerArn"]
+
+    services = {}
+    for name, s in sorted(tv["services"].items()):
+        sg = ec2.create_security_group(GroupName=f"{cluster}-{name}", Description=f"{name} tasks", VpcId=vpc)["GroupId"]
+        exec_arn = iam.create_role(RoleName=s["execution_role_name"], AssumeRolePolicyDocument=assume_ecs)["Role"]["Arn"]
+        task_arn = iam.create_role(RoleName=s["task_role_name"], AssumeRolePolicyDocument=assume_ecs)["Role"]["Arn"]
+        logs.create_log_group(logGroupName=s["log_group_name"])
+        tg_arn = None
+        lbc = s.get("load_balancer")
+        if lbc:
+            tg_arn = elb.create_target_group(
+                Name=f"{cluster}-{name}"[:32], Protocol="HTTP", Port=s["container_port"], VpcId=vpc, TargetType="ip",
+                HealthCheckPath=lbc["health_check_path"], Matcher={"HttpCode": lbc["health_check_matcher"]},
+            )["TargetGroups"][0]["TargetGroupArn"]
+            conditions = []
+            if lbc["path_patterns"]:
+                conditions.append({"Field": "path-pattern", "Values": lbc["path_patterns"]})
+            if lbc["hosts"]:
+                conditions.append({"Field": "host-header", "Values": lbc["hosts"]})
+            elb.create_rule(ListenerArn=listener, Priority=lbc["priority"], Conditions=conditions,
+                            Actions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+        services[name] = {
+            "execution_role_arn": exec_arn,
+            "task_role_arn": task_arn,
+            "security_group_id": sg,
+            "target_group_arn": tg_arn,
+            "log_group_name": s["log_group_name"],
+        }
+
+    for label, role in sorted(tv["oidc_roles"].items()):
+        iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=role["trust_policy"])
+        iam.put_role_policy(RoleName=role["name"], PolicyName="slipway", PolicyDocument=role["policy"])
+
+    outputs = {
+        "cluster_name": output(cluster, "string"),
+        "cluster_arn": output(ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"], "string"),
+        "vpc_id": output(vpc, "string"),
+        "private_subnet_ids": output(subnets, ["list", "string"]),
+        "ecr_repository_urls": output(repo_urls, ["map", "string"]),
+        "alb_dns_name": output(alb_dns, "string"),
+        "services": output(services),
+    }
+    text = json.dumps(outputs, indent=2, sort_keys=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+//! Property test over the loader: whatever bytes an environment file holds, loading and
+//! validating it returns diagnostics and never panics.
+//!
+//! `loader_never_panics` runs a bounded number of cases in every `make test`;
+//! `loader_never_panics_for_a_while` (ignored by default) runs until SLIPWAY_FUZZ_SECS elapse
+//! and is what `make fuzz` runs.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+use crate::support::repo;
+
+fn seeds() -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ["envs", "examples/specboard/envs"] {
+        for e in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            out.push(std::fs::read_to_string(p).unwrap());
+        }
+    }
+    out
+}
+
+const TOKENS: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "=",
+    "\"",
+    ",",
+    "\n",
+    " ",
+    "${",
+    "%{",
+    "<<EOT\n",
+    "EOT\n",
+    "tf.",
+    "image_tag",
+    "git.sha",
+    "env.name",
+    "service \"x\" {",
+    "cpu = 256",
+    "memory = 512",
+    "null",
+    "true",
+    "-1",
+    "99999999999999999999",
+    "1.5",
+    "\\",
+    "#",
+    "//",
+    "/*",
+    "*/",
+    "é",
+    "\u{0}",
+    "for x in [1]: x",
+    "? :",
+    "!",
+    "...",
+    "*",
+    ".0",
+    "[0]",
+    "count = \"2\"",
+    "👍",
+];
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Insert(usize, usize),
+    Delete(usize, usize),
+    Replace(usize, usize, usize),
+}
+
+fn edits() -> impl Strategy<Value = (usize, Vec<Edit>)> {
+    let edit = prop_oneof![
+        (any::<usize>(), 0..TOKENS.len()).prop_map(|(at, t)| Edit::Insert(at, t)),
+        (any::<usize>(), 1usize..40).prop_map(|(at, n)| Edit::Delete(at, n)),
+        (any::<usize>(), 1usize..10, 0..TOKENS.len())
+            .prop_map(|(at, n, t)| Edit::Replace(at, n, t)),
+    ];
+    (any::<usize>(), prop::collection::vec(edit, 1..12))
+}
+
+fn apply(base: &str, edits: &[Edit]) -> String {
+    let mut s: Vec<char> = base.chars().collect();
+    for e in edits {
+        let len = s.len().max(1);
+        match *e {
+            Edit::Insert(at, t) => {
+                let at = at % len;
+                s.splice(at..at, TOKENS[t].chars());
+            }
+            Edit::Delete(at, n) => {
+                let at = at % len;
+                let end = (at + n).min(s.len());
+                s.drain(at.min(end)..end);
+            }
+            Edit::Replace(at, n, t) => {
+                let at = at % len;
+                let end = (at + n).min(s.len());
+                s.splice(at.min(end)..end, TOKENS[t].chars());
+            }
+        }
+    }
+    s.into_iter().collect()
+}
+
+/// Loads one mutated file (as an environment, and as the shared file under a valid one).
+fn check(text: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fuzz.hcl"), text).unwrap();
+    let loaded = slipway::env::load(dir.path(), &[], &|name| slipway::env::Scope {
+        env_name: name.to_string(),
+        allow_unknown: true,
+        ..Default::default()
+    })
+    .unwrap();
+    // Every diagnostic must render, and point inside its file.
+    for d in &loaded.diagnostics {
+        if let Some(loc) = &d.loc {
+            assert!(
+                loc.span.end <= text.len() && loc.span.start <= loc.span.end,
+                "{d:?}"
+            );
+        }
+        let _ = loaded.sources.render(d, false, 100);
+    }
+    for env in &loaded.envs {
+        let _ = slipway::render::render_static(env);
+    }
+}
+
+fn run(cases: u32, deadline: Option<std::time::Instant>) -> u64 {
+    let seeds = seeds();
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let mut count = 0u64;
+    let strategy = edits();
+    loop {
+        runner
+            .run(&strategy, |(seed, edits)| {
+                let text = apply(&seeds[seed % seeds.len()], &edits);
+                check(&text);
+                Ok(())
+            })
+            .unwrap();
+        count += u64::from(cases);
+        match deadline {
+            Some(d) if std::time::Instant::now() < d => continue,
+            _ => return count,
+        }
+    }
+}
+
+#[test]
+fn loader_never_panics() {
+    run(256, None);
+    for raw in [
+        "",
+        "{",
+        "service",
+        "service \"a\" {",
+        "a = ",
+        "a = [",
+        "= 1",
+        "\u{feff}a = 1",
+        "a = \"${",
+        "x { y { z {",
+    ] {
+        check(raw);
+    }
+}
+
+#[test]
+#[ignore = "long-running: `make fuzz` runs it for SLIPWAY_FUZZ_SECS seconds"]
+fn loader_never_panics_for_a_while() {
+    let secs: u64 = std::env::var("SLIPWAY_FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let started = std::time::Instant::now();
+    let n = run(1000, Some(started + std::time::Duration::from_secs(secs)));
+    println!(
+        "fuzz: {n} mutated environment files loaded in {:.0}s, no panic",
+        started.elapsed().as_secs_f64()
+    );
+}

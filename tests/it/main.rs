@@ -1,0 +1,9 @@
+//! Integration tests, one binary, split by topic.
+
+mod emulator;
+mod fuzz;
+mod malformed;
+mod render;
+mod support;
+mod terraform;
+mod validate;
