@@ -40,7 +40,7 @@ lint: fmt-check clippy
 
 ## fuzz: the loader property test for FUZZ_SECS seconds (default 300)
 fuzz: setup
-	SLIPWAY_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --release --test it fuzz::loader_never_panics_for_a_while -- --ignored --nocapture
+	SLIPWAY_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --test it fuzz::loader_never_panics_for_a_while -- --ignored --nocapture
 
 ## bench: performance figures (release build)
 bench: setup

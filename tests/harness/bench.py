@@ -1,0 +1,126 @@
+"""`make bench`: performance figures for slipway, measured (never asserted in tests).
+
+- validate + render of a generated environment with 1,000 services (target <= 1 s)
+- `slipway --version` (target <= 10 ms)
+
+Prints median and min over repeated runs of the release binary, wall clock per process.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+TARGETS = {"validate+render 1000 services": 1.0, "--version": 0.010}
+
+
+def generate(dirpath: str, n: int) -> str:
+    lines = [
+        'account_id = "123456789012"',
+        'region     = "eu-west-1"',
+        'cluster    = "bench"',
+        'repository "app" {',
+        "  lifecycle {",
+        "    keep_tagged          = 20",
+        "    expire_untagged_days = 1",
+        "  }",
+        "}",
+    ]
+    services = {}
+    for i in range(n):
+        name = f"svc-{i:04d}"
+        lines += [
+            f'service "{name}" {{',
+            '  repository    = "app"',
+            "  cpu           = 512",
+            "  memory        = 1024",
+            "  desired_count = 2",
+            f"  port          = {3000 + (i % 1000)}",
+            '  command       = ["serve", "--port", "8080"]',
+            "  environment = {",
+            "    APP_ENV   = env.name",
+            '    LOG_LEVEL = "info"',
+            "  }",
+            "  secrets = {",
+            f'    DATABASE_URL = "secretsmanager:bench/{name}/database-url"',
+            "  }",
+            "  health_check {",
+            '    command = ["CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"]',
+            "  }",
+            "  load_balancer {",
+            f'    path_patterns     = ["/{name}/*"]',
+            f"    priority          = {i + 1}",
+            '    health_check_path = "/health"',
+            "  }",
+            '  smoke "health" {',
+            '    path = "/health"',
+            "  }",
+            "}",
+        ]
+        services[name] = {
+            "execution_role_arn": f"arn:aws:iam::123456789012:role/bench-{name}-execution",
+            "task_role_arn": f"arn:aws:iam::123456789012:role/bench-{name}-task",
+            "security_group_id": f"sg-{i:017x}",
+            "target_group_arn": f"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/{name}/{i:016x}",
+            "log_group_name": f"/ecs/bench/{name}",
+        }
+    with open(os.path.join(dirpath, "bench.hcl"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    outputs = {
+        "private_subnet_ids": {"sensitive": False, "type": ["list", "string"], "value": ["subnet-1", "subnet-2"]},
+        "ecr_repository_urls": {"sensitive": False, "type": ["map", "string"], "value": {"app": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"}},
+        "services": {"sensitive": False, "type": "dynamic", "value": services},
+    }
+    path = os.path.join(dirpath, "outputs.json")
+    with open(path, "w") as f:
+        json.dump(outputs, f)
+    return path
+
+
+def timed(cmd, runs):
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        samples.append(time.perf_counter() - t)
+        if r.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed: {r.stderr.decode()[:2000]}")
+    return statistics.median(samples), min(samples)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--slipway", default="target/release/slipway")
+    ap.add_argument("--runs", type=int, default=10)
+    args = ap.parse_args()
+    s = args.slipway
+    with tempfile.TemporaryDirectory() as d:
+        outputs = generate(d, 1000)
+        size = os.path.getsize(os.path.join(d, "bench.hcl"))
+        results = {}
+        results["validate 1000 services"] = timed([s, "--envs-dir", d, "validate"], args.runs)
+        results["render 1000 services"] = timed(
+            [s, "--envs-dir", d, "render", "--env", "bench", "--image-tag", "abc", "--tf-outputs", outputs, "--format", "json"], args.runs)
+        # validate + render is what a CI job runs: both processes, back to back.
+        both = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            subprocess.run([s, "--envs-dir", d, "validate"], stdout=subprocess.DEVNULL, check=True)
+            subprocess.run([s, "--envs-dir", d, "render", "--env", "bench", "--image-tag", "abc", "--tf-outputs", outputs,
+                            "--format", "json"], stdout=subprocess.DEVNULL, check=True)
+            both.append(time.perf_counter() - t)
+        results["validate+render 1000 services"] = (statistics.median(both), min(both))
+        results["--version"] = timed([s, "--version"], max(args.runs, 50))
+    print(f"environment file: 1000 services, {size / 1024:.0f} KiB")
+    print(f"{'measurement':36} {'median':>10} {'min':>10}  target")
+    for name, (med, mn) in results.items():
+        target = TARGETS.get(name)
+        verdict = "" if target is None else (f"<= {target * 1000:.0f} ms " + ("ok" if med <= target else "MISSED"))
+        print(f"{name:36} {med * 1000:8.1f}ms {mn * 1000:8.1f}ms  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
