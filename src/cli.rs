@@ -44,6 +44,36 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Render tfvars, task definitions, service settings and policies for one environment
     Render(RenderArgs),
+    /// Summarise a Terraform plan: counts, deletes and replacements, drift, outputs
+    TfSummary(TfSummaryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TfSummaryArgs {
+    /// A binary plan file (`terraform plan -out`), or the JSON of `terraform show -json`
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// Print the Markdown section used in PR comments instead of a table
+    #[arg(long)]
+    pub markdown: bool,
+
+    /// Where the plan was made (binary plans are read with `terraform show -json` there)
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "terraform",
+        env = "SLIPWAY_TERRAFORM_DIR"
+    )]
+    pub terraform_dir: PathBuf,
+
+    /// The workspace the plan belongs to (binary plans only)
+    #[arg(long = "env", value_name = "NAME", default_value = "default")]
+    pub workspace: String,
+
+    /// Exit 2 when the plan has changes
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Args, Debug)]

@@ -10,13 +10,16 @@ pub fn head(path: &Path) -> Option<GitVars> {
     let head = repo.head().ok()?;
     let commit = head.peel_to_commit().ok()?;
     let sha = commit.id().to_string();
+    // CI checks out a detached HEAD; GitHub Actions names the branch in its environment.
     let branch = if head.is_branch() {
         head.shorthand().ok().map(str::to_string)
     } else {
-        None
+        ["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|b| !b.is_empty()))
     };
     Some(GitVars {
-        short_sha: sha[..12].to_string(),
+        short_sha: sha[..7].to_string(),
         sha,
         branch,
     })

@@ -13,5 +13,6 @@ pub mod exit;
 pub mod git;
 pub mod output;
 pub mod render;
+pub mod report;
 pub mod suggest;
 pub mod terraform;

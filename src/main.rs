@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Render(args) => {
             runtime().block_on(commands::render::run(&cli.envs_dir, args, &printer))
         }
+        Command::TfSummary(args) => commands::tf_summary::run(args, &printer),
     };
     exit.into()
 }

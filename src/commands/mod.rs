@@ -2,6 +2,7 @@
 //! that owns each step, print, return an exit code.
 
 pub mod render;
+pub mod tf_summary;
 pub mod validate;
 
 use std::path::Path;

@@ -52,6 +52,16 @@ pub async fn run(envs_dir: &Path, args: &RenderArgs, p: &Printer) -> Exit {
     let env = &loaded.envs[0];
 
     let statics = render::render_static(env);
+    if wanted(Artefact::Tfvars) {
+        let unresolved = render::tfvars::unresolved(&statics.tfvars);
+        if !unresolved.is_empty() {
+            p.error(format!(
+                "the Terraform variables would contain {}: what Terraform needs cannot come from Terraform's own outputs or from deploy inputs; write these values in the environment file",
+                unresolved.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+            ));
+            return Exit::Error;
+        }
+    }
     let ecs = match &outputs {
         Some(o) => {
             let inputs = render::Inputs {

@@ -124,7 +124,20 @@ pub fn load(
             continue;
         };
         let merged = match base {
-            Some(b) => tree::merge(b, body),
+            Some(b) => {
+                for (block, meant) in tree::near_misses(&b, &body) {
+                    let (label, loc) = &block.labels[0];
+                    sink.push(
+                        Diagnostic::warning(
+                            "new-block",
+                            format!("{} \"{label}\" overlays nothing in {SHARED_FILE}: it declares a new {}", block.ident, block.ident),
+                        )
+                        .at(loc)
+                        .help(format!("did you mean to override {} \"{meant}\"?", block.ident)),
+                    );
+                }
+                tree::merge(b, body)
+            }
             None => body,
         };
         if let Some(env) = schema::decode(&name, file, &merged, &sink) {

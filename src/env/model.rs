@@ -155,6 +155,7 @@ pub struct Service {
 
 #[derive(Clone, Debug)]
 pub struct ContainerHealthCheck {
+    pub loc: Loc,
     pub command: Vec<Sp<String>>,
     pub interval: Sp<Duration>,
     pub timeout: Sp<Duration>,

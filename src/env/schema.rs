@@ -44,6 +44,23 @@ pub fn decode(name: &str, file: FileId, body: &Body, sink: &Sink) -> Option<Envi
     let log_retention_days = r
         .int("log_retention_days", 1, 3653)
         .unwrap_or_else(|| Sp::new(30, file_loc.clone()));
+    if !RETENTION_DAYS.contains(&log_retention_days.v) {
+        r.invalid(
+            &log_retention_days.loc,
+            format!(
+                "CloudWatch Logs cannot keep logs for {} days",
+                log_retention_days.v
+            ),
+            format!(
+                "use one of {}",
+                RETENTION_DAYS
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
     let network = Network {
         subnets: r.strings("subnets"),
         assign_public_ip: r.bool("assign_public_ip").is_some_and(|b| b.v),
@@ -119,6 +136,12 @@ fn deploy_settings(block: Option<&Block>, sink: &Sink) -> DeploySettings {
         block_on_severity,
     }
 }
+
+/// Retention periods CloudWatch Logs accepts.
+pub const RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
 
 pub const SEVERITIES: &[&str] = &["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"];
 
@@ -323,6 +346,7 @@ fn read_service(
     let health_check = r.block("health_check").map(|hb| {
         let hr = Reader::for_block(hb, sink);
         let h = ContainerHealthCheck {
+            loc: hb.ident_loc.clone(),
             command: hr.strings("command").unwrap_or_else(|| {
                 if !hr.has("command") {
                     hr.req_string(
@@ -361,7 +385,7 @@ fn read_service(
                 .duration("health_check_grace_period")
                 .map_or(Duration::from_secs(60), |d| d.v),
         };
-        if l.path_patterns.is_empty() && l.hosts.is_empty() && !lr.has("path_patterns") {
+        if l.path_patterns.is_empty() && l.hosts.is_empty() {
             sink.push(
                 Diagnostic::error(
                     "missing-attribute",
@@ -557,7 +581,11 @@ fn approval(b: &Block, sink: &Sink) -> Approval {
     let r = Reader::for_block(b, sink);
     let a = Approval {
         loc: Some(b.ident_loc.clone()),
-        required: r.bool("required").is_none_or(|v| v.v),
+        // A mistyped `required` is reported; do not guess `true` and report more on top.
+        required: match r.bool("required") {
+            Some(v) => v.v,
+            None => !r.has("required"),
+        },
         confirmation: r.string("confirmation"),
         actors: r.strings("actors").unwrap_or_default(),
         teams: r.strings("teams").unwrap_or_default(),

@@ -606,12 +606,17 @@ pub fn merge(mut base: Body, over: Body) -> Body {
         }
     }
     let base_len = base.blocks.len();
+    let mut merged = vec![false; base_len];
     for block in over.blocks {
         let same = base.blocks[..base_len]
             .iter()
-            .position(|b| b.ident == block.ident && same_labels(&b.labels, &block.labels));
+            .position(|b| b.ident == block.ident && same_labels(&b.labels, &block.labels))
+            // A second block of the same name in one file is a duplicate, not another overlay:
+            // keep it separate so the decoder reports it.
+            .filter(|&i| !merged[i]);
         match same {
             Some(i) => {
+                merged[i] = true;
                 let existing = std::mem::replace(
                     &mut base.blocks[i].body,
                     Body {
@@ -658,4 +663,28 @@ fn merge_attr(existing: &mut Attr, over: Attr) {
             };
         }
     }
+}
+
+/// Labelled blocks of `over` that overlay nothing in `base` although a block of the same type has
+/// a similar name: (the block, the name it probably meant).
+pub fn near_misses<'a>(base: &'a Body, over: &'a Body) -> Vec<(&'a Block, &'a str)> {
+    let mut out = Vec::new();
+    for b in &over.blocks {
+        let Some((label, _)) = b.labels.first() else {
+            continue;
+        };
+        let same_type: Vec<&str> = base
+            .blocks
+            .iter()
+            .filter(|x| x.ident == b.ident)
+            .filter_map(|x| x.labels.first().map(|(l, _)| l.as_str()))
+            .collect();
+        if same_type.contains(&label.as_str()) {
+            continue;
+        }
+        if let Some(m) = did_you_mean(label, same_type.iter().copied()) {
+            out.push((b, m));
+        }
+    }
+    out
 }

@@ -332,7 +332,25 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
                 .help("raise maximum_percent to 200, or lower minimum_healthy_percent"),
         );
     }
+    if let Some(m) = &svc.migration {
+        if m.command.is_empty() {
+            sink.push(
+                Diagnostic::error("invalid-value", "migration `command` is empty")
+                    .at(&m.loc)
+                    .help("e.g. command = [\"alembic\", \"upgrade\", \"head\"]"),
+            );
+        }
+    }
     if let Some(h) = &svc.health_check {
+        if h.command.is_empty() {
+            sink.push(
+                Diagnostic::error("invalid-health-check", "health check `command` is empty")
+                    .at(&h.loc)
+                    .help(
+                        "e.g. [\"CMD-SHELL\", \"curl -f http://localhost:8000/health || exit 1\"]",
+                    ),
+            );
+        }
         if let Some(first) = h.command.first() {
             if !["CMD", "CMD-SHELL", "NONE"].contains(&first.v.as_str()) {
                 sink.push(
@@ -417,6 +435,33 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
     }
 }
 
+/// The ARN partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The IAM resource that grants reading a secret given as an ECS `valueFrom` ARN: Secrets
+/// Manager ARNs lose the JSON-key suffix and gain `-*` (the random suffix AWS appends to names).
+pub fn secret_policy_resource(value_from: &str) -> String {
+    if value_from.contains(":secretsmanager:") {
+        let base: Vec<&str> = value_from.splitn(8, ':').take(7).collect();
+        let base = base.join(":");
+        if base.ends_with("-*") {
+            base
+        } else {
+            format!("{base}-*")
+        }
+    } else {
+        value_from.to_string()
+    }
+}
+
 /// Resolves a secret reference to the ARN ECS takes in `valueFrom`.
 pub fn secret_arn(reference: &str, region: &str, account: &str) -> Result<String, String> {
     if reference.starts_with("${") {
@@ -441,9 +486,15 @@ pub fn secret_arn(reference: &str, region: &str, account: &str) -> Result<String
         }
         return Ok(match key {
             Some(k) if !k.is_empty() => {
-                format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}:{k}::")
+                format!(
+                    "arn:{}:secretsmanager:{region}:{account}:secret:{name}:{k}::",
+                    partition(region)
+                )
             }
-            _ => format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}"),
+            _ => format!(
+                "arn:{}:secretsmanager:{region}:{account}:secret:{name}",
+                partition(region)
+            ),
         });
     }
     if let Some(rest) = reference.strip_prefix("ssm:") {
@@ -451,7 +502,10 @@ pub fn secret_arn(reference: &str, region: &str, account: &str) -> Result<String
         if name.is_empty() {
             return Err("the parameter name is empty".to_string());
         }
-        return Ok(format!("arn:aws:ssm:{region}:{account}:parameter/{name}"));
+        return Ok(format!(
+            "arn:{}:ssm:{region}:{account}:parameter/{name}",
+            partition(region)
+        ));
     }
     Err(format!("\"{reference}\" is not a secret reference"))
 }

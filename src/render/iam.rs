@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::env::model::{Environment, Github, OidcRole, Permission};
+use crate::env::validate::{partition, secret_policy_resource};
 use crate::render::Names;
 
 pub const OIDC_HOST: &str = "token.actions.githubusercontent.com";
@@ -16,16 +17,6 @@ pub struct RolePolicies {
     pub trust_policy: Value,
     pub permission_policy: Value,
     pub managed_policy_arns: Vec<String>,
-}
-
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 pub fn role(env: &Environment, gh: &Github, role: &OidcRole) -> RolePolicies {
@@ -171,9 +162,7 @@ fn statements(env: &Environment, role: &OidcRole, p: Permission) -> Vec<Value> {
                         continue;
                     };
                     if arn.contains(":secretsmanager:") {
-                        // Partial ARNs (no random suffix, no JSON key) match the real ARN with `-*`.
-                        let base: Vec<&str> = arn.splitn(8, ':').take(7).collect();
-                        sm.push(format!("{}-*", base.join(":")));
+                        sm.push(secret_policy_resource(&arn));
                     } else {
                         ssm.push(arn);
                     }

@@ -4,7 +4,8 @@ use serde_json::{json, Value};
 
 use crate::env::model::Lifecycle;
 
-pub fn policy(l: &Lifecycle) -> Value {
+/// The policy document, or `None` when the repository declares no rule (ECR refuses empty ones).
+pub fn policy(l: &Lifecycle) -> Option<Value> {
     let mut rules = Vec::new();
     if let Some(days) = &l.expire_untagged_days {
         rules.push(json!({
@@ -52,5 +53,5 @@ pub fn policy(l: &Lifecycle) -> Value {
             "action": { "type": "expire" }
         }));
     }
-    json!({ "rules": rules })
+    (!rules.is_empty()).then(|| json!({ "rules": rules }))
 }

@@ -71,7 +71,7 @@ pub fn render_static(env: &Environment) -> Static {
         lifecycle_policies: env
             .repositories
             .iter()
-            .map(|r| (r.name.v.clone(), lifecycle::policy(&r.lifecycle)))
+            .filter_map(|r| Some((r.name.v.clone(), lifecycle::policy(&r.lifecycle)?)))
             .collect(),
         iam_roles: env
             .github

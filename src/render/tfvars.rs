@@ -59,7 +59,8 @@ pub fn render(env: &Environment) -> Value {
                 json!({
                     "image_tag_mutability": r.tag_mutability.v,
                     "scan_on_push": r.scan_on_push,
-                    "lifecycle_policy": lifecycle::policy(&r.lifecycle).to_string(),
+                    // ECR rejects a policy without rules: no lifecycle means no policy.
+                    "lifecycle_policy": lifecycle::policy(&r.lifecycle).map(|p| p.to_string()),
                 }),
             )
         })
@@ -74,6 +75,8 @@ pub fn render(env: &Environment) -> Value {
                 .iter()
                 .chain(s.sidecars.iter().flat_map(|c| c.secrets.iter()))
                 .filter_map(|(_, v)| crate::env::validate::secret_arn(&v.v, &env.region.v, &env.account_id.v).ok())
+                // The execution role's policy needs IAM resource ARNs, not `valueFrom` ones.
+                .map(|arn| crate::env::validate::secret_policy_resource(&arn))
                 .collect();
             secret_arns.sort();
             secret_arns.dedup();
@@ -131,4 +134,31 @@ pub fn render(env: &Environment) -> Value {
             "redirect_http": a.redirect_http,
         })),
     })
+}
+
+/// References left unresolved in rendered variables (placeholders such as `${tf.x}` that the
+/// loader keeps for values it could not know).
+pub fn unresolved(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    collect(v, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            for root in crate::env::tree::ROOTS {
+                let marker = format!("${{{root}");
+                if let Some(start) = s.find(&marker) {
+                    let end = s[start..].find('}').map_or(s.len(), |e| start + e + 1);
+                    out.push(s[start..end].to_string());
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect(x, out)),
+        _ => {}
+    }
 }

@@ -5,6 +5,7 @@
 //! JSON means is read in the submodules.
 
 pub mod outputs;
+pub mod plan;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -88,10 +89,13 @@ impl Terraform {
     /// not failures (plan's `-detailed-exitcode` makes 2 one of them).
     pub async fn run(&self, args: &[&str], ok_codes: &[i32]) -> Result<Output, TerraformError> {
         let mut cmd = tokio::process::Command::new(&self.binary);
-        cmd.args(args)
-            .current_dir(&self.dir)
-            .env("TF_WORKSPACE", &self.workspace)
-            .env("TF_INPUT", "0")
+        cmd.args(args).current_dir(&self.dir);
+        if self.workspace.is_empty() {
+            cmd.env_remove("TF_WORKSPACE");
+        } else {
+            cmd.env("TF_WORKSPACE", &self.workspace);
+        }
+        cmd.env("TF_INPUT", "0")
             .env("TF_IN_AUTOMATION", "1")
             .env("CHECKPOINT_DISABLE", "1")
             .stdin(Stdio::null())
@@ -147,4 +151,163 @@ impl Terraform {
             ),
         )?)
     }
+}
+
+/// The result of `terraform plan -detailed-exitcode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanOutcome {
+    NoChanges,
+    Changes,
+}
+
+impl Terraform {
+    /// `terraform init` (no prompts; backend settings come from `-backend-config` files/flags).
+    pub async fn init(&self, backend_config: &[String]) -> Result<Output, TerraformError> {
+        let mut args = vec![
+            "init".to_string(),
+            "-input=false".to_string(),
+            "-no-color".to_string(),
+        ];
+        args.extend(
+            backend_config
+                .iter()
+                .map(|c| format!("-backend-config={c}")),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run_without_workspace(&args).await
+    }
+
+    /// `terraform workspace select -or-create <env>`.
+    pub async fn select_workspace(&self) -> Result<Output, TerraformError> {
+        self.run_without_workspace(&["workspace", "select", "-or-create", &self.workspace])
+            .await
+    }
+
+    /// `terraform plan -out <planfile> -var-file <vars> -detailed-exitcode`.
+    pub async fn plan(
+        &self,
+        var_file: &Path,
+        plan_file: &Path,
+    ) -> Result<PlanOutcome, TerraformError> {
+        let var = format!("-var-file={}", var_file.display());
+        let out = format!("-out={}", plan_file.display());
+        let o = self
+            .run(
+                &[
+                    "plan",
+                    "-input=false",
+                    "-no-color",
+                    "-lock-timeout=60s",
+                    "-detailed-exitcode",
+                    &var,
+                    &out,
+                ],
+                &[2],
+            )
+            .await?;
+        Ok(if o.code == 2 {
+            PlanOutcome::Changes
+        } else {
+            PlanOutcome::NoChanges
+        })
+    }
+
+    /// `terraform apply <planfile>`: applies exactly the reviewed plan, never a new one.
+    pub async fn apply(&self, plan_file: &Path) -> Result<Output, TerraformError> {
+        let plan = plan_file.display().to_string();
+        self.run(
+            &[
+                "apply",
+                "-input=false",
+                "-no-color",
+                "-lock-timeout=60s",
+                &plan,
+            ],
+            &[],
+        )
+        .await
+    }
+
+    /// `terraform show -json <planfile>`, parsed as it streams out of the process.
+    pub fn show_plan(&self, plan_file: &Path) -> Result<plan::PlanSummary, ShowError> {
+        let mut child = std::process::Command::new(&self.binary)
+            .args(["show", "-json", "-no-color"])
+            .arg(plan_file)
+            .current_dir(&self.dir)
+            .env("TF_WORKSPACE", &self.workspace)
+            .env("TF_INPUT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| TerraformError::Spawn {
+                binary: self.binary.display().to_string(),
+                source,
+            })?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let err_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+            s
+        });
+        // The deadline: a watchdog kills the process, which ends the stream and the parse.
+        let pid = child.id();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let timeout = self.timeout;
+        let watchdog = std::thread::spawn(move || {
+            if done_rx.recv_timeout(timeout).is_err() {
+                let _ = std::process::Command::new("kill")
+                    .arg(pid.to_string())
+                    .status();
+                return true;
+            }
+            false
+        });
+        let parsed = plan::summarise(
+            stdout,
+            &format!("`terraform show -json {}`", plan_file.display()),
+        );
+        let status = child.wait();
+        let _ = done_tx.send(());
+        let timed_out = watchdog.join().unwrap_or(false);
+        let stderr = err_reader.join().unwrap_or_default();
+        if timed_out {
+            return Err(TerraformError::Timeout {
+                command: "show -json".to_string(),
+                timeout,
+            }
+            .into());
+        }
+        let code = status.ok().and_then(|s| s.code()).unwrap_or(-1);
+        if code != 0 {
+            return Err(TerraformError::Failed {
+                command: format!("show -json {}", plan_file.display()),
+                code,
+                stderr: stderr.trim().to_string(),
+            }
+            .into());
+        }
+        Ok(parsed?)
+    }
+
+    async fn run_without_workspace(&self, args: &[&str]) -> Result<Output, TerraformError> {
+        // `init` and `workspace` must not see TF_WORKSPACE pointing at a workspace that does
+        // not exist yet.
+        let t = Terraform {
+            binary: self.binary.clone(),
+            dir: self.dir.clone(),
+            workspace: String::new(),
+            timeout: self.timeout,
+        };
+        t.run(args, &[]).await
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error(transparent)]
+    Terraform(#[from] TerraformError),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
 }

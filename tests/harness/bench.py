@@ -14,7 +14,40 @@ import subprocess
 import tempfile
 import time
 
-TARGETS = {"validate+render 1000 services": 1.0, "--version": 0.010}
+TARGETS = {"validate+render 1000 services": 1.0, "--version": 0.010, "tf-summary 100 MB plan": 2.0}
+
+
+def generate_plan(path: str, resources: int = 20000, target_bytes: int = 100 * 1024 * 1024):
+    """A `terraform show -json` document (format 1.2) of the given size, written as a stream."""
+    kinds = ["aws_iam_role_policy", "aws_security_group_rule", "aws_ecs_service", "aws_s3_bucket", "aws_lb_listener_rule"]
+    actions = [["create"], ["update"], ["no-op"], ["delete", "create"], ["delete"], ["read"]]
+    pad = max(0, target_bytes // resources - 600)
+    with open(path, "w") as f:
+        f.write('{"format_version":"1.2","terraform_version":"1.15.5","planned_values":{},"resource_changes":[')
+        for i in range(resources):
+            kind = kinds[i % len(kinds)]
+            act = actions[i % len(actions)]
+            mode = "data" if act == ["read"] else "managed"
+            blob = json.dumps({"policy": "x" * (pad // 2), "tags": {"n": str(i)}})
+            rc = (
+                f'{{"address":"{kind}.r{i}","mode":"{mode}","type":"{kind}","name":"r{i}",'
+                f'"provider_name":"registry.terraform.io/hashicorp/aws","change":{{"actions":{json.dumps(act)},'
+                f'"before":{blob},"after":{blob},"after_unknown":{{}},"before_sensitive":{{}},"after_sensitive":{{}}}}}}'
+            )
+            f.write(("," if i else "") + rc)
+        f.write('],"output_changes":{"url":{"actions":["update"],"before":"a","after":"b","after_unknown":false,'
+                '"before_sensitive":false,"after_sensitive":false}},"errored":false}')
+
+
+def peak_run(cmd):
+    """Wall time and peak RSS (bytes) of one process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[:2000]}")
+    return elapsed, usage.ru_maxrss * 1024
 
 
 def generate(dirpath: str, n: int) -> str:
@@ -114,7 +147,15 @@ def main():
             both.append(time.perf_counter() - t)
         results["validate+render 1000 services"] = (statistics.median(both), min(both))
         results["--version"] = timed([s, "--version"], max(args.runs, 50))
+        plan = os.path.join(d, "plan.json")
+        generate_plan(plan)
+        plan_size = os.path.getsize(plan)
+        runs = [peak_run([s, "tf-summary", plan, "--format", "json"]) for _ in range(5)]
+        results["tf-summary 100 MB plan"] = (statistics.median(r[0] for r in runs), min(r[0] for r in runs))
+        peak = max(r[1] for r in runs)
     print(f"environment file: 1000 services, {size / 1024:.0f} KiB")
+    print(f"plan JSON: 20000 resource changes, {plan_size / 1e6:.1f} MB; tf-summary peak RSS {peak / 1e6:.1f} MB "
+          f"= {peak / plan_size:.2f}x the file (target <= 3x) {'ok' if peak <= 3 * plan_size else 'MISSED'}")
     print(f"{'measurement':36} {'median':>10} {'min':>10}  target")
     for name, (med, mn) in results.items():
         target = TARGETS.get(name)

@@ -66,7 +66,8 @@ def main() -> int:
             imageTagMutability=repo["image_tag_mutability"],
             imageScanningConfiguration={"scanOnPush": repo["scan_on_push"]},
         )["repository"]
-        ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=repo["lifecycle_policy"])
+        if repo["lifecycle_policy"]:
+            ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=repo["lifecycle_policy"])
         repo_urls[name] = r["repositoryUri"]
 
     assume_ecs = json.dumps({

@@ -6,4 +6,5 @@ mod malformed;
 mod render;
 mod support;
 mod terraform;
+mod tf_plan;
 mod validate;

@@ -284,3 +284,23 @@ fn sensitive_outputs_cannot_become_plain_values() {
         assert!(!all.contains("hunter2-secret"), "{all}");
     }
 }
+
+/// Terraform cannot be fed its own outputs: a tfvars value that needs one is refused.
+#[test]
+fn tfvars_refuse_values_that_need_terraform_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dev.hcl"),
+        "account_id = \"123456789012\"\nregion = \"eu-west-1\"\ncluster = \"dev\"\nalb {\n  certificate_arn = tf.certificate_arn\n}\n",
+    )
+    .unwrap();
+    let out = slipway()
+        .arg("--envs-dir")
+        .arg(dir.path())
+        .args(["render", "--env", "dev", "--only", "tfvars"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`${tf.certificate_arn}`"), "{err}");
+}

@@ -1,0 +1,4 @@
+//! Presenting results: terminal tables, Markdown (PR comments, step summaries). JSON is the
+//! serialised result itself and needs nothing here.
+
+pub mod plan;
