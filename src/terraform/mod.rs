@@ -67,6 +67,8 @@ pub struct Terraform {
     pub dir: PathBuf,
     pub workspace: String,
     pub timeout: Duration,
+    /// Echo Terraform's output to stderr line by line as it runs (progress for people).
+    pub stream: bool,
 }
 
 pub struct Output {
@@ -82,6 +84,7 @@ impl Terraform {
             dir: dir.to_path_buf(),
             workspace: workspace.to_string(),
             timeout: Duration::from_secs(600),
+            stream: false,
         })
     }
 
@@ -108,25 +111,37 @@ impl Terraform {
                 cmd.env("TF_CLI_CONFIG_FILE", "/dev/null");
             }
         }
-        let child = cmd.spawn().map_err(|source| TerraformError::Spawn {
+        let mut child = cmd.spawn().map_err(|source| TerraformError::Spawn {
             binary: self.binary.display().to_string(),
             source,
         })?;
         let command = args.join(" ");
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| TerraformError::Timeout {
-                command: command.clone(),
-                timeout: self.timeout,
-            })?
-            .map_err(|source| TerraformError::Spawn {
-                binary: self.binary.display().to_string(),
-                source,
-            })?;
-        let code = out.status.code().unwrap_or(-1);
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let stream = self.stream;
+        let collect = async move {
+            let out = read_lines(stdout, stream);
+            let err = read_lines(stderr, stream);
+            let (out, err) = tokio::join!(out, err);
+            let status = child.wait().await;
+            (out, err, status)
+        };
+        // On timeout the future (and with it the child, kill_on_drop) is dropped.
+        let (stdout, stderr, status) =
+            tokio::time::timeout(self.timeout, collect)
+                .await
+                .map_err(|_| TerraformError::Timeout {
+                    command: command.clone(),
+                    timeout: self.timeout,
+                })?;
+        let status = status.map_err(|source| TerraformError::Spawn {
+            binary: self.binary.display().to_string(),
+            source,
+        })?;
+        let code = status.code().unwrap_or(-1);
         let output = Output {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout,
+            stderr,
             code,
         };
         if code != 0 && !ok_codes.contains(&code) {
@@ -151,6 +166,21 @@ impl Terraform {
             ),
         )?)
     }
+}
+
+/// Reads a child's stream to the end, echoing each line to stderr when `echo` is set.
+async fn read_lines(stream: impl tokio::io::AsyncRead + Unpin, echo: bool) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stream).lines();
+    let mut all = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if echo {
+            eprintln!("  terraform │ {line}");
+        }
+        all.push_str(&line);
+        all.push('\n');
+    }
+    all
 }
 
 /// The result of `terraform plan -detailed-exitcode`.
@@ -299,6 +329,7 @@ impl Terraform {
             dir: self.dir.clone(),
             workspace: String::new(),
             timeout: self.timeout,
+            stream: self.stream,
         };
         t.run(args, &[]).await
     }

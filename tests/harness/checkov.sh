@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Static security checks of the Terraform root and modules with checkov (pinned: 3.3.30, in the
-# project venv: `.venv/bin/pip install checkov==3.3.30`). Exits non-zero when any check fails.
+# Static security checks of the Terraform root and modules with checkov (pinned: 3.3.30, in its
+# own venv `.venv-lint`, made by `make lint`: checkov pins older boto3/botocore than moto wants,
+# so it must not share the test venv). Exits non-zero when any check fails.
 # Checks that do not fit the design are skipped inline on the resource, each with its reason
 # (`#checkov:skip=ID:reason`); terraform/README.md lists them.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-venv=${SLIPWAY_VENV:-$root/.venv}
+venv=${SLIPWAY_LINT_VENV:-$root/.venv-lint}
 checkov=$venv/bin/checkov
 if [[ ! -x $checkov ]]; then
-  echo "checkov not found at $checkov: run $venv/bin/pip install checkov==3.3.30" >&2
+  echo "checkov not found at $checkov: run \`make lint\` (it creates $venv)" >&2
   exit 1
 fi
 

@@ -1,5 +1,6 @@
 //! Integration tests, one binary, split by topic.
 
+mod contract;
 mod emulator;
 mod fuzz;
 mod malformed;

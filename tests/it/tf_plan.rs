@@ -31,6 +31,7 @@ async fn plans_that_create_update_replace_delete_and_move_are_summarised() {
         dir: root.to_path_buf(),
         workspace: "staging".to_string(),
         timeout: std::time::Duration::from_secs(300),
+        stream: false,
     };
     tf.init(&[]).await.unwrap();
     tf.select_workspace().await.unwrap();

@@ -1,0 +1,44 @@
+output "service_name" {
+  description = "Name of the ECS service."
+  value       = aws_ecs_service.this.name
+}
+
+output "service_arn" {
+  description = "ARN of the ECS service."
+  value       = aws_ecs_service.this.id
+}
+
+output "execution_role_arn" {
+  description = "ARN of the task execution role."
+  value       = aws_iam_role.execution.arn
+}
+
+output "task_role_arn" {
+  description = "ARN of the task role."
+  value       = aws_iam_role.task.arn
+}
+
+output "task_role_name" {
+  description = "Name of the task role, to attach the application's policies to."
+  value       = aws_iam_role.task.name
+}
+
+output "security_group_id" {
+  description = "Security group of the tasks."
+  value       = aws_security_group.this.id
+}
+
+output "target_group_arn" {
+  description = "ARN of the target group, or null for a service without load_balancer."
+  value       = local.load_balanced ? aws_lb_target_group.this[0].arn : null
+}
+
+output "log_group_name" {
+  description = "Name of the service's log group."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "task_definition_family" {
+  description = "Task definition family of the service."
+  value       = aws_ecs_task_definition.this.family
+}
