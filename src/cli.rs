@@ -59,13 +59,8 @@ pub struct TfSummaryArgs {
     pub markdown: bool,
 
     /// Where the plan was made (binary plans are read with `terraform show -json` there)
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "terraform",
-        env = "SLIPWAY_TERRAFORM_DIR"
-    )]
-    pub terraform_dir: PathBuf,
+    #[command(flatten)]
+    pub root: TerraformRoot,
 
     /// The workspace the plan belongs to (binary plans only)
     #[arg(long = "env", value_name = "NAME", default_value = "default")]
@@ -139,6 +134,14 @@ pub struct TfOutputsArgs {
     pub tf_outputs: Option<PathBuf>,
 
     /// The Terraform root whose outputs are read (workspace = environment name)
+    #[command(flatten)]
+    pub root: TerraformRoot,
+}
+
+/// The Terraform root configuration slipway runs Terraform in.
+#[derive(Args, Debug, Clone)]
+pub struct TerraformRoot {
+    /// The Terraform root configuration
     #[arg(
         long,
         value_name = "DIR",

@@ -111,14 +111,6 @@ impl Sink {
         self.0.borrow_mut().push(d);
     }
 
-    pub fn error_count(&self) -> usize {
-        self.0
-            .borrow()
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
-    }
-
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.0.into_inner()
     }

@@ -5,10 +5,8 @@ pub mod render;
 pub mod tf_summary;
 pub mod validate;
 
-use std::path::Path;
-
 use crate::cli::TfOutputsArgs;
-use crate::env::Scope;
+use crate::env::{GitVars, Scope};
 use crate::terraform::{Outputs, Terraform, TerraformError};
 
 /// Terraform outputs for one environment: from `--tf-outputs`, or `terraform output -json` in the
@@ -16,23 +14,28 @@ use crate::terraform::{Outputs, Terraform, TerraformError};
 pub async fn tf_outputs(args: &TfOutputsArgs, env: &str) -> Result<Outputs, TerraformError> {
     match &args.tf_outputs {
         Some(file) => Ok(Outputs::from_file(file)?),
-        None => Terraform::new(&args.terraform_dir, env)?.outputs().await,
+        None => {
+            Terraform::new(&args.root.terraform_dir, env)?
+                .outputs()
+                .await
+        }
     }
 }
 
-/// The evaluation scope shared by the commands.
+/// The evaluation scope shared by the commands. `git` is read once by the caller, not per
+/// environment.
 pub fn scope(
-    envs_dir: &Path,
     env: &str,
     outputs: Option<&Outputs>,
     image_tag: Option<&str>,
+    git: Option<&GitVars>,
     allow_unknown: bool,
 ) -> Scope {
     Scope {
         tf: outputs.map(|o| o.values().clone()),
         tf_sensitive: outputs.map(|o| o.sensitive().to_vec()).unwrap_or_default(),
         image_tag: image_tag.map(str::to_string),
-        git: crate::git::head(envs_dir),
+        git: git.cloned(),
         env_name: env.to_string(),
         allow_unknown,
     }

@@ -27,11 +27,12 @@ pub async fn run(envs_dir: &Path, args: &RenderArgs, p: &Printer) -> Exit {
     } else {
         None
     };
+    let git = crate::git::head(envs_dir);
     let scope = super::scope(
-        envs_dir,
         &args.env,
         outputs.as_ref(),
         args.image_tag.as_deref(),
+        git.as_ref(),
         !needs_outputs,
     );
     let loaded = match crate::env::load(envs_dir, std::slice::from_ref(&args.env), &|_| {
@@ -80,98 +81,51 @@ pub async fn run(envs_dir: &Path, args: &RenderArgs, p: &Printer) -> Exit {
         None => None,
     };
 
-    // artefact path (relative to --out) → document
-    let mut files: BTreeMap<String, Value> = BTreeMap::new();
-    if wanted(Artefact::Tfvars) {
-        files.insert("tfvars.json".into(), statics.tfvars.clone());
-    }
-    if let Some(ecs) = &ecs {
-        for (name, td) in &ecs.task_definitions {
-            if wanted(Artefact::TaskDefinitions) {
-                files.insert(
-                    format!("task-definitions/{name}.json"),
-                    serde_json::to_value(td).expect("serialisable"),
-                );
-            }
-        }
-        for (name, s) in &ecs.services {
-            if wanted(Artefact::Services) {
-                files.insert(
-                    format!("services/{name}.json"),
-                    serde_json::to_value(s).expect("serialisable"),
-                );
-            }
-        }
-    }
-    if wanted(Artefact::Lifecycle) {
-        for (name, policy) in &statics.lifecycle_policies {
-            files.insert(format!("ecr-lifecycle/{name}.json"), policy.clone());
-        }
-    }
-    if wanted(Artefact::Iam) {
-        for (label, role) in &statics.iam_roles {
-            files.insert(format!("iam/{label}.trust.json"), role.trust_policy.clone());
-            files.insert(
-                format!("iam/{label}.policy.json"),
-                role.permission_policy.clone(),
-            );
-        }
-    }
+    let selection = render::artefacts::Selection {
+        tfvars: wanted(Artefact::Tfvars),
+        task_definitions: wanted(Artefact::TaskDefinitions),
+        services: wanted(Artefact::Services),
+        lifecycle: wanted(Artefact::Lifecycle),
+        iam: wanted(Artefact::Iam),
+    };
+    let doc = render::artefacts::document(
+        &env.name,
+        args.image_tag.as_deref(),
+        statics,
+        ecs,
+        selection,
+    );
 
-    if let Some(dir) = &args.out {
-        for (rel, doc) in &files {
-            let path = dir.join(rel);
-            let write = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&path, canonical(doc) + "\n"));
-            if let Err(e) = write {
-                p.error(format!("cannot write {}: {e}", path.display()));
-                return Exit::Error;
-            }
-        }
-        match p.format {
-            Format::Json => p.json(&json!({ "environment": env.name, "out": dir, "files": files.keys().collect::<Vec<_>>() })),
-            Format::Text => {
-                for rel in files.keys() {
-                    p.line(dir.join(rel).display().to_string());
-                }
-                p.note(format!("rendered {} artefacts for {} into {}", files.len(), env.name, dir.display()));
-            }
-        }
+    let Some(dir) = &args.out else {
+        p.json(&doc);
         return Exit::Ok;
-    }
-
-    let mut doc = json!({ "environment": env.name, "image_tag": args.image_tag });
-    if wanted(Artefact::Tfvars) {
-        doc["tfvars"] = statics.tfvars;
-    }
-    if let Some(ecs) = ecs {
-        if wanted(Artefact::TaskDefinitions) {
-            doc["task_definitions"] =
-                serde_json::to_value(ecs.task_definitions).expect("serialisable");
+    };
+    let files = render::artefacts::files(&doc);
+    for (rel, file) in &files {
+        let path = dir.join(rel);
+        let write = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, pretty(file) + "\n"));
+        if let Err(e) = write {
+            p.error(format!("cannot write {}: {e}", path.display()));
+            return Exit::Error;
         }
-        if wanted(Artefact::Services) {
-            doc["services"] = serde_json::to_value(ecs.services).expect("serialisable");
-        }
-    }
-    if wanted(Artefact::Lifecycle) {
-        doc["ecr_lifecycle_policies"] = json!(statics.lifecycle_policies);
-    }
-    if wanted(Artefact::Iam) {
-        doc["iam_roles"] = serde_json::to_value(statics.iam_roles).expect("serialisable");
     }
     match p.format {
-        Format::Json => p.json(&doc),
+        Format::Json => p.json(&json!({ "environment": env.name, "out": dir, "files": files.keys().collect::<Vec<_>>() })),
         Format::Text => {
-            p.line(canonical(&doc));
+            for rel in files.keys() {
+                p.line(dir.join(rel).display().to_string());
+            }
+            p.note(format!("rendered {} artefacts for {} into {}", files.len(), env.name, dir.display()));
         }
     }
     Exit::Ok
 }
 
-/// Pretty JSON with every object's keys sorted: the same input always gives the same bytes.
-pub fn canonical(v: &Value) -> String {
-    let sorted: Value = serde_json::from_value(v.clone()).expect("a Value round-trips");
-    serde_json::to_string_pretty(&sorted).expect("serialisable")
+/// Pretty JSON. `serde_json::Value` keeps object keys sorted (its default map), so the same
+/// input always gives the same bytes.
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).expect("a Value serialises")
 }

@@ -38,7 +38,7 @@ fn read(args: &TfSummaryArgs) -> Result<plan::PlanSummary, Box<dyn std::error::E
     // Saved plans are zip archives; anything else is taken to be `show -json` output.
     if n == 4 && magic == *b"PK\x03\x04" {
         let plan_path = std::fs::canonicalize(&args.plan)?;
-        let tf = Terraform::new(&args.terraform_dir, &args.workspace)?;
+        let tf = Terraform::new(&args.root.terraform_dir, &args.workspace)?;
         return Ok(tf.show_plan(&plan_path)?);
     }
     let file = std::fs::File::open(&args.plan)?;

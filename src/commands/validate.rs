@@ -29,16 +29,8 @@ pub fn run(envs_dir: &std::path::Path, args: &ValidateArgs, p: &Printer) -> Exit
         None => None,
     };
     let git = crate::git::head(envs_dir);
-    let loaded = match crate::env::load(envs_dir, &args.envs, &|name| crate::env::Scope {
-        tf: outputs.as_ref().map(|o| o.values().clone()),
-        tf_sensitive: outputs
-            .as_ref()
-            .map(|o| o.sensitive().to_vec())
-            .unwrap_or_default(),
-        image_tag: None,
-        git: git.clone(),
-        env_name: name.to_string(),
-        allow_unknown: true,
+    let loaded = match crate::env::load(envs_dir, &args.envs, &|name| {
+        super::scope(name, outputs.as_ref(), None, git.as_ref(), true)
     }) {
         Ok(l) => l,
         Err(e) => {

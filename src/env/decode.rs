@@ -64,14 +64,6 @@ impl<'a> Reader<'a> {
         Reader::new(&block.body, block.ident_loc.clone(), what, sink)
     }
 
-    pub fn sink(&self) -> &'a Sink {
-        self.sink
-    }
-
-    pub fn owner(&self) -> &Loc {
-        &self.owner
-    }
-
     pub fn node(&self, key: &'static str) -> Option<&'a Node> {
         self.known_attrs.borrow_mut().push(key);
         self.body

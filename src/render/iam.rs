@@ -60,10 +60,6 @@ pub fn role(env: &Environment, gh: &Github, role: &OidcRole) -> RolePolicies {
     }
 }
 
-fn sid(s: &str) -> String {
-    s.chars().filter(char::is_ascii_alphanumeric).collect()
-}
-
 fn statements(env: &Environment, role: &OidcRole, p: Permission) -> Vec<Value> {
     let account = &env.account_id.v;
     let region = &env.region.v;
@@ -188,7 +184,7 @@ fn statements(env: &Environment, role: &OidcRole, p: Permission) -> Vec<Value> {
                 .as_ref()
                 .map_or("", |d| d.v.as_str());
             vec![
-                json!({ "Sid": sid("SiteBucketList"), "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": format!("arn:{part}:s3:::{bucket}") }),
+                json!({ "Sid": "SiteBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": format!("arn:{part}:s3:::{bucket}") }),
                 json!({ "Sid": "SiteObjects", "Effect": "Allow", "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], "Resource": format!("arn:{part}:s3:::{bucket}/*") }),
                 json!({ "Sid": "CloudFrontInvalidate", "Effect": "Allow", "Action": ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"], "Resource": format!("arn:{part}:cloudfront::{account}:distribution/{dist}") }),
             ]

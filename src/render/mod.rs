@@ -10,6 +10,7 @@
 //!
 //! Output is deterministic: maps are ordered, lists that AWS does not keep in order are sorted.
 
+pub mod artefacts;
 pub mod ecs;
 pub mod iam;
 pub mod lifecycle;
@@ -98,12 +99,23 @@ pub fn render_ecs(
     outputs: &Outputs,
     inputs: &Inputs,
 ) -> Result<Ecs, Vec<Diagnostic>> {
+    if outputs.names().is_empty() && !env.services.is_empty() {
+        return Err(vec![Diagnostic::error(
+            "no-outputs",
+            format!("Terraform has no outputs for environment \"{}\": its infrastructure has not been applied", env.name),
+        )
+        .help(format!(
+            "run `slipway render --env {0} --only tfvars --out out/{0}`, then `terraform workspace select -or-create {0}` and `terraform apply -var-file=out/{0}/tfvars.json` in the Terraform root",
+            env.name
+        ))]);
+    }
     let mut errors = Vec::new();
     let mut task_definitions = BTreeMap::new();
     let mut services = BTreeMap::new();
     let ctx = OutputReader {
         outputs,
         errors: std::cell::RefCell::new(Vec::new()),
+        reported: std::cell::RefCell::new(std::collections::BTreeSet::new()),
     };
     let subnets: Vec<String> = match &env.network.subnets {
         Some(s) => s.iter().map(|x| x.v.clone()).collect(),
@@ -132,6 +144,8 @@ pub fn render_ecs(
 struct OutputReader<'a> {
     outputs: &'a Outputs,
     errors: std::cell::RefCell<Vec<Diagnostic>>,
+    /// Missing outputs already reported: each is reported once, where it is first needed.
+    reported: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl OutputReader<'_> {
@@ -143,7 +157,7 @@ impl OutputReader<'_> {
 
     fn output(&self, name: &str, loc: &Loc) -> Option<&Value> {
         let v = self.outputs.get(name);
-        if v.is_none() {
+        if v.is_none() && self.reported.borrow_mut().insert(name.to_string()) {
             let purpose = REQUIRED_OUTPUTS
                 .iter()
                 .find(|(n, _)| *n == name)

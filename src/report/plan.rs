@@ -83,11 +83,7 @@ pub fn text(s: &PlanSummary) -> String {
             let _ = writeln!(out, "  {} {}", r.action.symbol(), r.address);
         }
     }
-    let changed: Vec<_> = s
-        .outputs
-        .iter()
-        .filter(|o| o.action != Action::NoOp)
-        .collect();
+    let changed = s.changed_outputs();
     if !changed.is_empty() {
         let _ = writeln!(out, "Output changes:");
         for o in changed {
@@ -218,11 +214,7 @@ pub fn markdown(s: &PlanSummary) -> String {
             let _ = writeln!(out, "- `{}` — {}", r.address, r.action.word());
         }
     }
-    let changed: Vec<_> = s
-        .outputs
-        .iter()
-        .filter(|o| o.action != Action::NoOp)
-        .collect();
+    let changed = s.changed_outputs();
     if !changed.is_empty() {
         let _ = writeln!(
             out,

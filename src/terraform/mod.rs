@@ -42,12 +42,11 @@ pub enum TerraformError {
 /// Locates the executable: `SLIPWAY_TERRAFORM`, then `terraform`, then `tofu` on PATH.
 pub fn find_binary() -> Result<PathBuf, TerraformError> {
     if let Some(p) = std::env::var_os("SLIPWAY_TERRAFORM").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(TerraformError::NotFound)
-        };
+        // Absolute, because Terraform runs with the root as its working directory.
+        return std::fs::canonicalize(PathBuf::from(p))
+            .ok()
+            .filter(|p| p.is_file())
+            .ok_or(TerraformError::NotFound);
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in ["terraform", "tofu"] {
@@ -281,24 +280,32 @@ impl Terraform {
             let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
             s
         });
-        // The deadline: a watchdog kills the process, which ends the stream and the parse.
-        let pid = child.id();
+        // The deadline: a watchdog kills the process, which ends the stream and with it the parse.
+        let child = std::sync::Arc::new(std::sync::Mutex::new(child));
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let timeout = self.timeout;
+        let watched = std::sync::Arc::clone(&child);
         let watchdog = std::thread::spawn(move || {
-            if done_rx.recv_timeout(timeout).is_err() {
-                let _ = std::process::Command::new("kill")
-                    .arg(pid.to_string())
-                    .status();
-                return true;
+            let expired = done_rx.recv_timeout(timeout).is_err();
+            if expired {
+                let _ = watched.lock().map(|mut c| c.kill());
             }
-            false
+            expired
         });
         let parsed = plan::summarise(
             stdout,
             &format!("`terraform show -json {}`", plan_file.display()),
         );
-        let status = child.wait();
+        // stdout is closed: the process is exiting, or was killed. Poll rather than block while
+        // holding the lock, so the watchdog can still kill a process that lingers.
+        let status = loop {
+            match child.lock().map(|mut c| c.try_wait()) {
+                Ok(Ok(Some(status))) => break Ok(status),
+                Ok(Ok(None)) => std::thread::sleep(Duration::from_millis(20)),
+                Ok(Err(e)) => break Err(e),
+                Err(_) => break Err(std::io::Error::other("the process handle was poisoned")),
+            }
+        };
         let _ = done_tx.send(());
         let timed_out = watchdog.join().unwrap_or(false);
         let stderr = err_reader.join().unwrap_or_default();

@@ -200,7 +200,15 @@ impl PlanSummary {
         self.counts.changes() > 0
             || self.moved > 0
             || self.imported > 0
-            || self.outputs.iter().any(|o| o.action != Action::NoOp)
+            || !self.changed_outputs().is_empty()
+    }
+
+    /// Outputs whose value changes.
+    pub fn changed_outputs(&self) -> Vec<&OutputLine> {
+        self.outputs
+            .iter()
+            .filter(|o| o.action != Action::NoOp)
+            .collect()
     }
 
     /// Deletes and replacements, stateful ones first.

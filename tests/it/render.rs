@@ -179,6 +179,11 @@ fn missing_output_names_the_outputs_that_exist() {
         "{err}"
     );
     assert!(err.contains("db_password, private_subnet_ids"), "{err}");
+    assert_eq!(
+        err.matches("`ecr_repository_urls` does not exist").count(),
+        1,
+        "reported once, not per service: {err}"
+    );
     assert!(
         !err.contains("hunter2-secret")
             && !String::from_utf8_lossy(&out.stdout).contains("hunter2-secret")

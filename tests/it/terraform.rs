@@ -106,9 +106,10 @@ fn render_reads_outputs_from_a_real_terraform_workspace() {
     );
 }
 
-/// A workspace without state has no outputs: render says which ones it needs.
+/// A workspace without state has no outputs: render says so once, and how to apply. A relative
+/// SLIPWAY_TERRAFORM works although Terraform runs with the root as its working directory.
 #[test]
-fn render_without_state_names_missing_outputs() {
+fn render_without_state_says_the_environment_is_not_applied() {
     let work = tempfile::tempdir().unwrap();
     std::fs::copy(
         fixtures().join("tf-root/main.tf"),
@@ -132,14 +133,22 @@ fn render_without_state_names_missing_outputs() {
             "--terraform-dir",
         ])
         .arg(work.path())
-        .env("SLIPWAY_TERRAFORM", terraform())
+        .env("SLIPWAY_TERRAFORM", "tests/harness/terraform")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("Terraform output `private_subnet_ids` does not exist")
-            || err.contains("workspace"),
+        err.contains("Terraform has no outputs for environment \"staging\""),
         "{err}"
+    );
+    assert!(
+        err.contains("--only tfvars"),
+        "says how to get there: {err}"
+    );
+    assert_eq!(
+        err.matches("no-outputs").count(),
+        1,
+        "one error, not one per service: {err}"
     );
 }
