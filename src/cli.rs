@@ -46,6 +46,125 @@ pub enum Command {
     Render(RenderArgs),
     /// Summarise a Terraform plan: counts, deletes and replacements, drift, outputs
     TfSummary(TfSummaryArgs),
+    /// Compare what a deploy would run with what runs in ECS now (never changes anything)
+    Diff(DiffArgs),
+    /// Plan an environment: Terraform plan + ECS diff, written to a plan file with a fingerprint
+    Plan(PlanArgs),
+    /// Post the plan as a pull request comment, updated in place on every run
+    Comment(CommentArgs),
+}
+
+/// How slipway reaches AWS (credentials come from the usual chain: env, profile, SSO, OIDC web
+/// identity; `AWS_ENDPOINT_URL` selects another endpoint, e.g. an emulator).
+#[derive(Args, Debug, Clone)]
+pub struct AwsArgs {
+    /// AWS profile (default: AWS_PROFILE, then the default chain)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Deadline for one AWS call, retries included
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        env = "SLIPWAY_AWS_TIMEOUT"
+    )]
+    pub aws_timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// Environment to compare
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// Image tag a deploy would use; without it each service keeps the image it runs
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+
+    /// Only these services (repeatable)
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    #[command(flatten)]
+    pub tf: TfOutputsArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Exit 2 when there are changes, 0 when there are none
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Environment to plan
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// Image tag the plan deploys; without it each service keeps the image it runs
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+
+    /// The plan file to write (the Terraform plan is saved beside it)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Plan the ECS half only (Terraform outputs still come from --tf-outputs or state)
+    #[arg(long)]
+    pub no_terraform: bool,
+
+    /// `-backend-config` for `terraform init` (repeatable: a file or key=value)
+    #[arg(long, value_name = "CONFIG")]
+    pub backend_config: Vec<String>,
+
+    #[command(flatten)]
+    pub tf: TfOutputsArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Exit 2 when there are changes, 0 when there are none
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Also post the plan as the pull request comment (see `slipway comment`)
+    #[arg(long)]
+    pub comment: bool,
+
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+/// Where the comment goes; defaults come from the GitHub Actions environment.
+#[derive(Args, Debug, Clone)]
+pub struct GitHubArgs {
+    /// Pull request number (default: from GITHUB_EVENT_PATH)
+    #[arg(long, value_name = "NUMBER")]
+    pub pr: Option<u64>,
+
+    /// owner/name (default: GITHUB_REPOSITORY)
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repository: Option<String>,
+
+    /// What the comment tells reviewers to run to apply the plan
+    #[arg(long, value_name = "TEXT", env = "SLIPWAY_APPLY_HINT")]
+    pub apply_hint: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CommentArgs {
+    /// A plan file written by `slipway plan`
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+
+    /// Print the comment instead of posting it
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub github: GitHubArgs,
 }
 
 #[derive(Args, Debug)]

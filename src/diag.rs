@@ -153,6 +153,13 @@ impl SourceMap {
         FileId(u32::try_from(self.files.len() - 1).expect("fewer than 2^32 files"))
     }
 
+    /// Every file, in the order added: (path, text).
+    pub fn files(&self) -> impl Iterator<Item = (&Path, &str)> {
+        self.files
+            .iter()
+            .map(|f| (f.path.as_path(), f.named.inner().as_str()))
+    }
+
     pub fn path(&self, file: FileId) -> &Path {
         &self.files[file.0 as usize].path
     }

@@ -18,6 +18,13 @@ fn main() -> ExitCode {
             runtime().block_on(commands::render::run(&cli.envs_dir, args, &printer))
         }
         Command::TfSummary(args) => commands::tf_summary::run(args, &printer),
+        Command::Diff(args) => {
+            runtime().block_on(commands::diff::run(&cli.envs_dir, args, &printer))
+        }
+        Command::Plan(args) => {
+            runtime().block_on(commands::plan::run(&cli.envs_dir, args, &printer))
+        }
+        Command::Comment(args) => runtime().block_on(commands::comment::run(args, &printer)),
     };
     exit.into()
 }

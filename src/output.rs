@@ -26,6 +26,11 @@ impl Printer {
         }
     }
 
+    /// Whether stdout may be coloured (a terminal, and colour not turned off).
+    pub fn color_stdout(&self) -> bool {
+        self.color && std::io::stdout().is_terminal()
+    }
+
     pub fn json<T: Serialize>(&self, value: &T) {
         // Through serde_json::Value so that every object's keys come out sorted.
         let v = serde_json::to_value(value).expect("serialisable");

@@ -7,8 +7,10 @@
 use aws_sdk_ecs::types as t;
 use aws_sdk_ecs::Client;
 
-use super::AwsError;
+use super::{bounded, AwsError, CONCURRENCY};
 use crate::render::ecs as r;
+
+const SERVICE: &str = "ecs";
 
 /// A registered revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,7 +22,7 @@ pub struct Revision {
 
 fn container_to_sdk(c: &r::ContainerDefinition) -> Result<t::ContainerDefinition, AwsError> {
     let invalid = |e: aws_sdk_ecs::error::BuildError| {
-        AwsError::invalid("RegisterTaskDefinition", e.to_string())
+        AwsError::invalid(SERVICE, "RegisterTaskDefinition", e.to_string())
     };
     let mut b = t::ContainerDefinition::builder()
         .name(&c.name)
@@ -120,9 +122,10 @@ pub async fn register_task_definition(
     let out = req
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("RegisterTaskDefinition", e))?;
+        .map_err(|e| AwsError::from_sdk(SERVICE, "RegisterTaskDefinition", e))?;
     let td = out.task_definition().ok_or_else(|| {
         AwsError::invalid(
+            SERVICE,
             "RegisterTaskDefinition",
             "the response has no task definition",
         )
@@ -134,7 +137,7 @@ fn revision_of(td: &t::TaskDefinition, op: &'static str) -> Result<Revision, Aws
     Ok(Revision {
         arn: td
             .task_definition_arn()
-            .ok_or_else(|| AwsError::invalid(op, "the task definition has no ARN"))?
+            .ok_or_else(|| AwsError::invalid(SERVICE, op, "the task definition has no ARN"))?
             .to_string(),
         family: td.family().unwrap_or_default().to_string(),
         revision: td.revision(),
@@ -152,9 +155,10 @@ pub async fn describe_task_definition(
         .include(t::TaskDefinitionField::Tags)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("DescribeTaskDefinition", e))?;
+        .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeTaskDefinition", e))?;
     let td = out.task_definition().ok_or_else(|| {
         AwsError::invalid(
+            SERVICE,
             "DescribeTaskDefinition",
             "the response has no task definition",
         )
@@ -265,8 +269,9 @@ pub async fn create_service(
     s: &r::ServiceSettings,
     task_definition_arn: &str,
 ) -> Result<String, AwsError> {
-    let invalid =
-        |e: aws_sdk_ecs::error::BuildError| AwsError::invalid("CreateService", e.to_string());
+    let invalid = |e: aws_sdk_ecs::error::BuildError| {
+        AwsError::invalid(SERVICE, "CreateService", e.to_string())
+    };
     let d = &s.deployment_configuration;
     let vpc = &s.network_configuration.awsvpc_configuration;
     let mut req = client
@@ -320,7 +325,7 @@ pub async fn create_service(
     let out = req
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("CreateService", e))?;
+        .map_err(|e| AwsError::from_sdk(SERVICE, "CreateService", e))?;
     Ok(out
         .service()
         .and_then(|svc| svc.service_arn())
@@ -328,42 +333,457 @@ pub async fn create_service(
         .to_string())
 }
 
-/// The live service: its current task definition ARN and counts.
+/// Seconds since the epoch of an SDK timestamp.
+fn secs(t: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<i64> {
+    t.map(aws_sdk_ecs::primitives::DateTime::secs)
+}
+
+/// The family of a task definition ARN (`arn:…:task-definition/api:12` → `api`), or the input
+/// itself when it is already a family.
+pub fn family_of(arn: &str) -> &str {
+    let tail = arn.rsplit('/').next().unwrap_or(arn);
+    tail.split(':').next().unwrap_or(tail)
+}
+
+/// The revision number of a task definition ARN (`…/api:12` → 12).
+pub fn revision_number(arn: &str) -> Option<i32> {
+    arn.rsplit(':').next()?.parse().ok()
+}
+
+/// One deployment of a service, as DescribeServices reports it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Deployment {
+    pub id: String,
+    /// PRIMARY, ACTIVE or INACTIVE.
+    pub status: String,
+    pub task_definition: String,
+    /// IN_PROGRESS, COMPLETED or FAILED (absent for deployments without a circuit breaker view).
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub desired_count: i32,
+    pub running_count: i32,
+    pub pending_count: i32,
+    pub failed_tasks: i32,
+    pub created_at: Option<i64>,
+    pub updated_at: Option<i64>,
+}
+
+/// A live service: its settings in the CreateService input shape (so they compare with what
+/// `render` produces), and its rollout state.
 #[derive(Clone, Debug)]
 pub struct LiveService {
     pub name: String,
     pub arn: String,
     pub status: String,
+    /// The full ARN of the task definition the service runs (its PRIMARY deployment's).
     pub task_definition: String,
     pub desired_count: i32,
     pub running_count: i32,
+    pub pending_count: i32,
+    pub settings: r::ServiceSettings,
+    pub deployments: Vec<Deployment>,
+    /// Newest first, at most ten.
+    pub events: Vec<(Option<i64>, String)>,
 }
 
-/// DescribeServices for up to 10 names (the API's batch size); missing ones are left out.
+impl LiveService {
+    pub fn primary(&self) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.status == "PRIMARY")
+    }
+}
+
+fn service_from_sdk(s: &t::Service) -> LiveService {
+    let name = s.service_name().unwrap_or_default().to_string();
+    let td_arn = s.task_definition().unwrap_or_default().to_string();
+    let dc = s.deployment_configuration();
+    let breaker = dc.and_then(|d| d.deployment_circuit_breaker());
+    let vpc = s
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration());
+    let mut tags: Vec<r::Tag> = s
+        .tags()
+        .iter()
+        .map(|t| r::Tag {
+            key: t.key().unwrap_or_default().to_string(),
+            value: t.value().unwrap_or_default().to_string(),
+        })
+        .collect();
+    tags.sort();
+    let settings = r::ServiceSettings {
+        cluster: s
+            .cluster_arn()
+            .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+            .unwrap_or_default(),
+        service_name: name.clone(),
+        task_definition: family_of(&td_arn).to_string(),
+        desired_count: s.desired_count(),
+        launch_type: s
+            .launch_type()
+            .map_or_else(String::new, |l| l.as_str().to_string()),
+        // AWS reports LATEST as the version it resolved to; unset means LATEST.
+        platform_version: s.platform_version().unwrap_or("LATEST").to_string(),
+        deployment_configuration: r::DeploymentConfiguration {
+            deployment_circuit_breaker: r::CircuitBreaker {
+                enable: breaker.is_some_and(|b| b.enable()),
+                rollback: breaker.is_some_and(|b| b.rollback()),
+            },
+            // The API's defaults for a rolling deployment when the service never set them.
+            maximum_percent: dc.and_then(|d| d.maximum_percent()).unwrap_or(200),
+            minimum_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).unwrap_or(100),
+        },
+        network_configuration: r::NetworkConfiguration {
+            awsvpc_configuration: r::AwsVpcConfiguration {
+                subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
+                security_groups: vpc
+                    .map(|v| v.security_groups().to_vec())
+                    .unwrap_or_default(),
+                assign_public_ip: vpc
+                    .and_then(|v| v.assign_public_ip())
+                    .map_or_else(|| "DISABLED".to_string(), |a| a.as_str().to_string()),
+            },
+        },
+        load_balancers: s
+            .load_balancers()
+            .iter()
+            .map(|lb| r::LoadBalancer {
+                target_group_arn: lb.target_group_arn().unwrap_or_default().to_string(),
+                container_name: lb.container_name().unwrap_or_default().to_string(),
+                container_port: lb.container_port().unwrap_or_default(),
+            })
+            .collect(),
+        health_check_grace_period_seconds: s.health_check_grace_period_seconds(),
+        enable_execute_command: s.enable_execute_command(),
+        enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
+        propagate_tags: s
+            .propagate_tags()
+            .map_or_else(|| "NONE".to_string(), |p| p.as_str().to_string()),
+        tags,
+    };
+    LiveService {
+        arn: s.service_arn().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or_default().to_string(),
+        task_definition: td_arn,
+        desired_count: s.desired_count(),
+        running_count: s.running_count(),
+        pending_count: s.pending_count(),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| Deployment {
+                id: d.id().unwrap_or_default().to_string(),
+                status: d.status().unwrap_or_default().to_string(),
+                task_definition: d.task_definition().unwrap_or_default().to_string(),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+                desired_count: d.desired_count(),
+                running_count: d.running_count(),
+                pending_count: d.pending_count(),
+                failed_tasks: d.failed_tasks(),
+                created_at: secs(d.created_at()),
+                updated_at: secs(d.updated_at()),
+            })
+            .collect(),
+        events: s
+            .events()
+            .iter()
+            .take(10)
+            .map(|e| {
+                (
+                    secs(e.created_at()),
+                    e.message().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+        settings,
+        name,
+    }
+}
+
+/// What DescribeServices found: live services (in the order asked) and the names it did not.
+#[derive(Clone, Debug, Default)]
+pub struct Described {
+    pub found: Vec<LiveService>,
+    /// Names that do not exist, or exist only as INACTIVE (deleted) services.
+    pub missing: Vec<String>,
+}
+
+/// DescribeServices in batches of 10 (the API's limit), batches concurrently, with tags.
+/// A missing cluster is `ClusterNotFoundException` (callers decide what that means).
 pub async fn describe_services(
     client: &Client,
     cluster: &str,
     names: &[String],
-) -> Result<Vec<LiveService>, AwsError> {
-    let mut out = Vec::new();
-    for chunk in names.chunks(10) {
-        let resp = client
+) -> Result<Described, AwsError> {
+    let batches = bounded(names.chunks(10), CONCURRENCY, |chunk| async move {
+        client
             .describe_services()
             .cluster(cluster)
             .set_services(Some(chunk.to_vec()))
+            .include(t::ServiceField::Tags)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeServices", e))?;
-        for s in resp.services() {
-            out.push(LiveService {
-                name: s.service_name().unwrap_or_default().to_string(),
-                arn: s.service_arn().unwrap_or_default().to_string(),
-                status: s.status().unwrap_or_default().to_string(),
-                task_definition: s.task_definition().unwrap_or_default().to_string(),
-                desired_count: s.desired_count(),
-                running_count: s.running_count(),
-            });
+            .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeServices", e))
+    })
+    .await;
+    let mut by_name = std::collections::BTreeMap::new();
+    for batch in batches {
+        for s in batch?.services() {
+            // A deleted service stays visible as INACTIVE for a while: it is not live.
+            if s.status() != Some("INACTIVE") {
+                let live = service_from_sdk(s);
+                by_name.insert(live.name.clone(), live);
+            }
         }
+    }
+    let mut out = Described::default();
+    for n in names {
+        match by_name.remove(n) {
+            Some(s) => out.found.push(s),
+            None => out.missing.push(n.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// Every service name in a cluster (ListServices, all pages, bounded).
+pub async fn list_services(client: &Client, cluster: &str) -> Result<Vec<String>, AwsError> {
+    let mut names = Vec::new();
+    let mut token = None;
+    for _ in 0..100 {
+        let out = client
+            .list_services()
+            .cluster(cluster)
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "ListServices", e))?;
+        names.extend(
+            out.service_arns()
+                .iter()
+                .map(|a| a.rsplit('/').next().unwrap_or(a).to_string()),
+        );
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// ACTIVE revisions of a family, newest first (ListTaskDefinitions, at most `limit`).
+pub async fn list_task_definitions(
+    client: &Client,
+    family: &str,
+    limit: usize,
+) -> Result<Vec<String>, AwsError> {
+    let mut arns = Vec::new();
+    let mut token = None;
+    while arns.len() < limit {
+        let out = client
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(t::TaskDefinitionStatus::Active)
+            .sort(t::SortOrder::Desc)
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "ListTaskDefinitions", e))?;
+        // The prefix also matches longer family names: keep the family's own revisions.
+        arns.extend(
+            out.task_definition_arns()
+                .iter()
+                .filter(|a| family_of(a) == family)
+                .cloned(),
+        );
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    arns.truncate(limit);
+    Ok(arns)
+}
+
+/// Tags of a resource (task definition, service) as a map.
+pub async fn tags_of(
+    client: &Client,
+    arn: &str,
+) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
+    let out = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(SERVICE, "ListTagsForResource", e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect())
+}
+
+pub async fn tag(client: &Client, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+    client
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| t::Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(SERVICE, "TagResource", e))?;
+    Ok(())
+}
+
+/// UpdateService to a task definition revision: starts a rolling deployment.
+pub async fn update_service(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    task_definition_arn: &str,
+) -> Result<LiveService, AwsError> {
+    let out = client
+        .update_service()
+        .cluster(cluster)
+        .service(service)
+        .task_definition(task_definition_arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(SERVICE, "UpdateService", e))?;
+    out.service()
+        .map(service_from_sdk)
+        .ok_or_else(|| AwsError::invalid(SERVICE, "UpdateService", "the response has no service"))
+}
+
+/// A one-off task to run (a migration): the task definition with one container's command
+/// replaced, in the service's network.
+#[derive(Clone, Debug)]
+pub struct OneOff<'a> {
+    pub cluster: &'a str,
+    pub task_definition_arn: &'a str,
+    pub container: &'a str,
+    pub command: &'a [String],
+    pub network: &'a r::AwsVpcConfiguration,
+    pub started_by: &'a str,
+}
+
+pub async fn run_task(client: &Client, task: &OneOff<'_>) -> Result<String, AwsError> {
+    let invalid =
+        |e: aws_sdk_ecs::error::BuildError| AwsError::invalid(SERVICE, "RunTask", e.to_string());
+    let vpc = task.network;
+    let out = client
+        .run_task()
+        .cluster(task.cluster)
+        .task_definition(task.task_definition_arn)
+        .launch_type(t::LaunchType::Fargate)
+        .count(1)
+        .started_by(task.started_by)
+        .network_configuration(
+            t::NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    t::AwsVpcConfiguration::builder()
+                        .set_subnets(Some(vpc.subnets.clone()))
+                        .set_security_groups(Some(vpc.security_groups.clone()))
+                        .assign_public_ip(t::AssignPublicIp::from(vpc.assign_public_ip.as_str()))
+                        .build()
+                        .map_err(invalid)?,
+                )
+                .build(),
+        )
+        .overrides(
+            t::TaskOverride::builder()
+                .container_overrides(
+                    t::ContainerOverride::builder()
+                        .name(task.container)
+                        .set_command(Some(task.command.to_vec()))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(SERVICE, "RunTask", e))?;
+    if let Some(f) = out.failures().first() {
+        return Err(AwsError::invalid(
+            SERVICE,
+            "RunTask",
+            format!(
+                "the task was not started: {} {}",
+                f.reason().unwrap_or("unknown reason"),
+                f.detail().unwrap_or_default()
+            ),
+        ));
+    }
+    out.tasks()
+        .first()
+        .and_then(|t| t.task_arn())
+        .map(str::to_string)
+        .ok_or_else(|| AwsError::invalid(SERVICE, "RunTask", "the response has no task"))
+}
+
+/// A task's state, and each container's exit code once it stopped.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TaskState {
+    pub arn: String,
+    pub last_status: String,
+    pub task_definition: String,
+    pub group: Option<String>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub containers: Vec<ContainerState>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ContainerState {
+    pub name: String,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+}
+
+pub async fn describe_tasks(
+    client: &Client,
+    cluster: &str,
+    arns: &[String],
+) -> Result<Vec<TaskState>, AwsError> {
+    let mut out = Vec::new();
+    // DescribeTasks takes up to 100 tasks per call.
+    for chunk in arns.chunks(100) {
+        let resp = client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeTasks", e))?;
+        out.extend(resp.tasks().iter().map(|task| {
+            TaskState {
+                arn: task.task_arn().unwrap_or_default().to_string(),
+                last_status: task.last_status().unwrap_or_default().to_string(),
+                task_definition: task.task_definition_arn().unwrap_or_default().to_string(),
+                group: task.group().map(str::to_string),
+                stop_code: task.stop_code().map(|c| c.as_str().to_string()),
+                stopped_reason: task.stopped_reason().map(str::to_string),
+                containers: task
+                    .containers()
+                    .iter()
+                    .map(|c| ContainerState {
+                        name: c.name().unwrap_or_default().to_string(),
+                        exit_code: c.exit_code(),
+                        reason: c.reason().map(str::to_string),
+                    })
+                    .collect(),
+            }
+        }));
     }
     Ok(out)
 }

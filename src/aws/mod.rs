@@ -6,7 +6,10 @@
 //! default, so a silent server would hang a call for minutes). One adapter module per service
 //! converts between slipway's types and the SDK's.
 
+pub mod ecr;
 pub mod ecs;
+pub mod elbv2;
+pub mod sts;
 
 use std::time::Duration;
 
@@ -94,10 +97,32 @@ impl Clients {
     }
 }
 
-/// A failed AWS call, with the cause the SDK's `Display` hides.
+/// Calls in flight at once per batch of work (DescribeServices batches, DescribeTaskDefinition,
+/// DescribeImages, ...): enough to hide latency, few enough not to trip throttling.
+pub const CONCURRENCY: usize = 8;
+
+/// Runs `f` over `items` with at most `limit` calls in flight, results in input order.
+pub async fn bounded<I, T, F, Fut>(items: I, limit: usize, f: F) -> Vec<T>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    use futures::stream::{self, StreamExt};
+    stream::iter(items)
+        .map(f)
+        .buffered(limit.max(1))
+        .collect()
+        .await
+}
+
+/// A failed AWS call, with the cause the SDK's `Display` hides, and, when access was denied,
+/// the IAM permission that was missing.
 #[derive(Debug, thiserror::Error)]
-#[error("AWS {operation} failed: {message}")]
+#[error("{}", self.describe())]
 pub struct AwsError {
+    /// IAM service prefix: `ecs`, `ecr`, `sts`, `elasticloadbalancing`, `iam`.
+    pub service: &'static str,
     pub operation: &'static str,
     /// The service's error code (`AccessDeniedException`, `ClusterNotFoundException`, ...).
     pub code: Option<String>,
@@ -106,6 +131,7 @@ pub struct AwsError {
 
 impl AwsError {
     pub fn from_sdk<E, R>(
+        service: &'static str,
         operation: &'static str,
         err: aws_sdk_ecs::error::SdkError<E, R>,
     ) -> AwsError
@@ -113,23 +139,82 @@ impl AwsError {
         E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let code = err
-            .as_service_error()
-            .and_then(|e| e.code())
-            .map(str::to_string);
-        let message = aws_sdk_ecs::error::DisplayErrorContext(&err).to_string();
+        let (code, message) = match err.as_service_error() {
+            Some(e) => (
+                e.code().map(str::to_string),
+                e.message().map_or_else(
+                    || aws_sdk_ecs::error::DisplayErrorContext(&err).to_string(),
+                    str::to_string,
+                ),
+            ),
+            None => (
+                None,
+                aws_sdk_ecs::error::DisplayErrorContext(&err).to_string(),
+            ),
+        };
         AwsError {
+            service,
             operation,
             code,
             message,
         }
     }
 
-    pub fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
+    pub fn invalid(
+        service: &'static str,
+        operation: &'static str,
+        message: impl Into<String>,
+    ) -> AwsError {
         AwsError {
+            service,
             operation,
             code: None,
             message: message.into(),
+        }
+    }
+
+    /// The IAM action this call needs, e.g. `ecs:DescribeServices`.
+    pub fn permission(&self) -> String {
+        format!("{}:{}", self.service, self.operation)
+    }
+
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some(
+                "AccessDenied"
+                    | "AccessDeniedException"
+                    | "UnauthorizedOperation"
+                    | "UnrecognizedClientException"
+                    | "InvalidClientTokenId"
+                    | "ExpiredToken"
+                    | "ExpiredTokenException"
+            )
+        )
+    }
+
+    pub fn is_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    fn describe(&self) -> String {
+        let op = self.permission();
+        match self.code.as_deref() {
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => format!(
+                "AWS {op} was denied: the caller needs the IAM permission `{op}` ({})",
+                self.message
+            ),
+            Some(
+                "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "ExpiredTokenException",
+            ) => format!(
+                "AWS {op} refused the credentials ({}): check AWS_PROFILE / the role slipway runs as",
+                self.message
+            ),
+            Some(code) => format!("AWS {op} failed: {code}: {}", self.message),
+            None => format!("AWS {op} failed: {}", self.message),
         }
     }
 }

@@ -3,7 +3,6 @@
 //! Steps: load + validate the environment → (only if ECS artefacts are wanted) read Terraform
 //! outputs → render → print one JSON document, or write one file per artefact.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{json, Value};
@@ -67,7 +66,7 @@ pub async fn run(envs_dir: &Path, args: &RenderArgs, p: &Printer) -> Exit {
         Some(o) => {
             let inputs = render::Inputs {
                 image_tag: args.image_tag.clone(),
-                revision_tags: BTreeMap::new(),
+                ..Default::default()
             };
             match render::render_ecs(env, o, &inputs) {
                 Ok(e) => Some(e),

@@ -152,7 +152,8 @@ fn port(p: &Sp<i64>, what: &str, sink: &Sink) {
     }
 }
 
-fn looks_secret(name: &str) -> bool {
+/// Whether a plain variable's name says it holds a secret (its value is then never shown).
+pub fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
     n.ends_with("_KEY")
         || n.ends_with("_SECRET")

@@ -60,7 +60,7 @@ pub struct Static {
     pub iam_roles: BTreeMap<String, iam::RolePolicies>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Ecs {
     pub task_definitions: BTreeMap<String, TaskDefinition>,
     pub services: BTreeMap<String, ServiceSettings>,
@@ -92,6 +92,9 @@ pub struct Inputs {
     pub image_tag: Option<String>,
     /// Tags added to every task definition revision (git sha, deployer, ...).
     pub revision_tags: BTreeMap<String, String>,
+    /// Per service, the tag it runs now: used when no tag is given (a diff of configuration
+    /// only keeps each service's live image).
+    pub live_image_tags: BTreeMap<String, String>,
 }
 
 pub fn render_ecs(
@@ -326,7 +329,8 @@ fn service(
                 .image_tag
                 .as_ref()
                 .map(|t| t.v.clone())
-                .or_else(|| inputs.image_tag.clone());
+                .or_else(|| inputs.image_tag.clone())
+                .or_else(|| inputs.live_image_tags.get(name).cloned());
             let url = out.map_string("ecr_repository_urls", &repo.v, &repo.loc);
             match tag {
                 Some(tag) => url.map(|u| format!("{u}:{tag}")),

@@ -74,7 +74,7 @@ struct RawOutputChange {
     before_sensitive: Option<serde_json::Value>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
@@ -126,7 +126,7 @@ impl Action {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub create: usize,
     pub update: usize,
@@ -156,7 +156,7 @@ impl Counts {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ResourceLine {
     pub address: String,
     #[serde(rename = "type")]
@@ -171,14 +171,14 @@ pub struct ResourceLine {
     pub reason: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OutputLine {
     pub name: String,
     pub action: Action,
     pub sensitive: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PlanSummary {
     pub format_version: String,
     pub terraform_version: Option<String>,

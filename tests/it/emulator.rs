@@ -101,8 +101,8 @@ async fn round_trip(dir: &str, env: &str) {
     let live = slipway::aws::ecs::describe_services(&clients.ecs, cluster, &names)
         .await
         .unwrap();
-    assert_eq!(live.len(), names.len());
-    for s in &live {
+    assert_eq!(live.found.len(), names.len());
+    for s in &live.found {
         assert!(s.task_definition.ends_with(":1"), "{s:?}");
         assert_eq!(s.status, "ACTIVE");
     }

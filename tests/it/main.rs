@@ -1,9 +1,11 @@
 //! Integration tests, one binary, split by topic.
 
 mod contract;
+mod diff;
 mod emulator;
 mod fuzz;
 mod malformed;
+mod plan;
 mod render;
 mod support;
 mod terraform;

@@ -28,7 +28,8 @@ fn malformed_corpus_diagnostics() {
             .args(["validate", "--strict"]);
         let outputs = case.join("tf-outputs.json");
         if outputs.exists() {
-            cmd.arg("--tf-outputs").arg(format!("{name}/tf-outputs.json"));
+            cmd.arg("--tf-outputs")
+                .arg(format!("{name}/tf-outputs.json"));
         }
         let out = cmd.output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).replace(&format!("{name}/"), "[DIR]/");

@@ -63,36 +63,42 @@ pub struct Emulator {
     pub url: String,
 }
 
+/// Starts a harness server script (`ready URL` on stdout once it answers) on a free port.
+pub fn spawn_ready(script: &str, args: &[&str]) -> (Child, String) {
+    init();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = Command::new(python())
+        .arg(repo().join("tests/harness").join(script))
+        .args(["--port", &port.to_string()])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {script}: {e}"));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("ready ") {
+                let _ = tx.send(url.to_string());
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(url) => (child, url),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("{script} did not start within 60s");
+        }
+    }
+}
+
 impl Emulator {
     pub fn start(account: &str) -> Emulator {
-        init();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut child = Command::new(python())
-            .arg(repo().join("tests/harness/emulator.py"))
-            .args(["--port", &port.to_string(), "--account", account])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the emulator");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("ready ") {
-                    let _ = tx.send(url.to_string());
-                }
-            }
-        });
-        let url = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the emulator did not start within 60s");
-            }
-        };
+        let (child, url) = spawn_ready("emulator.py", &["--account", account]);
         Emulator { child, url }
     }
 
@@ -131,4 +137,156 @@ impl Drop for Emulator {
 pub fn scrub(text: &str, dir: &Path) -> String {
     text.replace(&dir.display().to_string(), "[DIR]")
         .replace(&repo().display().to_string(), "[REPO]")
+}
+
+impl Emulator {
+    /// POSTs to the emulator's control API (`/_slipway/...`, see docs/testing.md).
+    pub async fn control(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("control {path}: {e}"));
+        assert!(
+            resp.status().is_success(),
+            "control {path}: {}",
+            resp.status()
+        );
+        resp.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// AWS calls the emulator answered, by `Service.Operation`.
+    pub async fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        reqwest::get(format!("{}/_slipway/calls", self.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+/// One example environment's infrastructure, created in a fresh emulator from slipway's own
+/// tfvars (seed.py stands in for `terraform apply`).
+pub struct Stage {
+    pub emu: Emulator,
+    pub envs_dir: &'static str,
+    pub env: String,
+    /// Holds the rendered tfvars and outputs for the stage's lifetime.
+    pub _work: tempfile::TempDir,
+    pub outputs: PathBuf,
+    pub tfvars: serde_json::Value,
+    pub clients: slipway::aws::Clients,
+}
+
+impl Stage {
+    pub async fn up(envs_dir: &'static str, env: &str) -> Stage {
+        let work = tempfile::tempdir().unwrap();
+        let out = slipway()
+            .current_dir(repo())
+            .args([
+                "--envs-dir",
+                envs_dir,
+                "render",
+                "--env",
+                env,
+                "--only",
+                "tfvars",
+                "--out",
+            ])
+            .arg(work.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tfvars_path = work.path().join("tfvars.json");
+        let tfvars: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&tfvars_path).unwrap()).unwrap();
+        let region = tfvars["aws_region"].as_str().unwrap().to_string();
+        let emu = Emulator::start(tfvars["aws_account_id"].as_str().unwrap());
+        let outputs = work.path().join("outputs.json");
+        emu.seed(&tfvars_path, &outputs);
+        let config = emu.sdk_config(&region).await;
+        Stage {
+            clients: slipway::aws::Clients::new(&config),
+            emu,
+            envs_dir,
+            env: env.to_string(),
+            _work: work,
+            outputs,
+            tfvars,
+        }
+    }
+
+    /// slipway in the repository, pointed at this stage's environment files and emulator.
+    pub fn slipway(&self) -> assert_cmd::Command {
+        let mut c = slipway();
+        c.current_dir(repo())
+            .env("AWS_ENDPOINT_URL", &self.emu.url)
+            .args(["--envs-dir", self.envs_dir]);
+        c
+    }
+
+    pub fn cluster(&self) -> String {
+        self.tfvars["cluster_name"].as_str().unwrap().to_string()
+    }
+
+    pub fn service_names(&self) -> Vec<String> {
+        self.tfvars["services"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// The rendered task definitions and service settings for `tag`.
+    pub fn render(&self, tag: &str) -> serde_json::Value {
+        let out = self
+            .slipway()
+            .args([
+                "render",
+                "--env",
+                &self.env,
+                "--image-tag",
+                tag,
+                "--format",
+                "json",
+            ])
+            .arg("--tf-outputs")
+            .arg(&self.outputs)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Registers and creates `names` as rendered for `tag`, through the SDK (the state a
+    /// first deploy leaves). Returns each service's task definition ARN.
+    pub async fn create_services(&self, tag: &str, names: &[String]) -> Vec<String> {
+        let doc = self.render(tag);
+        let mut arns = Vec::new();
+        for name in names {
+            let td: slipway::render::TaskDefinition =
+                serde_json::from_value(doc["task_definitions"][name].clone()).unwrap();
+            let rev = slipway::aws::ecs::register_task_definition(&self.clients.ecs, &td)
+                .await
+                .unwrap();
+            let settings: slipway::render::ServiceSettings =
+                serde_json::from_value(doc["services"][name].clone()).unwrap();
+            slipway::aws::ecs::create_service(&self.clients.ecs, &settings, &rev.arn)
+                .await
+                .unwrap();
+            arns.push(rev.arn);
+        }
+        arns
+    }
 }

@@ -1,0 +1,68 @@
+//! `slipway diff`: what a deploy would change in ECS, service by service. Reads only.
+//!
+//! Steps: Terraform outputs → load + validate the environment → read live ECS state → render
+//! (with the given tag, or each service's live tag) → normalise both → compare → print.
+
+use serde_json::json;
+
+use crate::cli::{DiffArgs, Format};
+use crate::exit::Exit;
+use crate::live;
+use crate::output::Printer;
+use crate::report;
+
+pub async fn run(envs_dir: &std::path::Path, args: &DiffArgs, p: &Printer) -> Exit {
+    let c = match super::compared(
+        envs_dir,
+        &args.env,
+        &args.tf,
+        args.image_tag.as_deref(),
+        &args.services,
+        &args.aws,
+        p,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let env = c.ready.env();
+    let plan = match live::plan(env, &c.ready.outputs, c.image_tag.as_deref(), &c.live) {
+        Ok(plan) => plan,
+        Err(diags) => return render_failed(&diags, &c.ready.loaded.sources, p),
+    };
+    // A --service selection compares only those: services outside it are not orphans.
+    let diffs: Vec<_> = plan
+        .diffs
+        .iter()
+        .filter(|d| args.services.is_empty() || args.services.contains(&d.service))
+        .cloned()
+        .collect();
+    match p.format {
+        Format::Json => p.json(&json!({
+            "environment": env.name,
+            "cluster": env.cluster.v,
+            "image_tag": c.image_tag,
+            "changes": diffs.iter().any(|d| d.has_changes()),
+            "services": diffs,
+            "live_digest": plan.live_digest,
+        })),
+        Format::Text => p.line(report::diff::text(&env.name, &diffs, p.color_stdout()).trim_end()),
+    }
+    if args.detailed_exitcode && diffs.iter().any(|d| d.has_changes()) {
+        Exit::Changes
+    } else {
+        Exit::Ok
+    }
+}
+
+/// Prints why the environment could not be rendered against its outputs.
+pub fn render_failed(
+    diags: &[crate::diag::Diagnostic],
+    sources: &crate::diag::SourceMap,
+    p: &Printer,
+) -> Exit {
+    p.diagnostics(sources, diags, false);
+    p.note("cannot render the environment: see above");
+    Exit::Error
+}

@@ -1,0 +1,169 @@
+//! `slipway plan`: the Terraform plan and the ECS diff of one environment, written to a plan
+//! file with a fingerprint (and optionally posted as the PR comment).
+//!
+//! Steps: Terraform outputs → load + validate → render tfvars → terraform init, workspace,
+//! plan -out, show -json → summary → live ECS state → render → diff → plan file → print
+//! (→ comment).
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Format, PlanArgs};
+use crate::exit::Exit;
+use crate::output::Printer;
+use crate::planfile::{self, PlanFile, TerraformPart};
+use crate::terraform::Terraform;
+use crate::{live, render, report};
+
+pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
+    let c = match super::compared(
+        envs_dir,
+        &args.env,
+        &args.tf,
+        args.image_tag.as_deref(),
+        &[],
+        &args.aws,
+        p,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let ready = &c.ready;
+    let env = ready.env();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!(".slipway/plans/{}.json", env.name)));
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        p.error(format!("cannot create {}: {e}", dir.display()));
+        return Exit::Error;
+    }
+
+    let terraform = if args.no_terraform {
+        None
+    } else {
+        match terraform_plan(env, args, &dir, p).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                p.error(e);
+                return Exit::Error;
+            }
+        }
+    };
+
+    let ecs = match live::plan(env, &ready.outputs, c.image_tag.as_deref(), &c.live) {
+        Ok(plan) => plan,
+        Err(diags) => return super::diff::render_failed(&diags, &ready.loaded.sources, p),
+    };
+    let git = crate::git::head(envs_dir);
+    let plan = PlanFile {
+        format: planfile::FORMAT,
+        environment: env.name.clone(),
+        account_id: env.account_id.v.clone(),
+        region: env.region.v.clone(),
+        cluster: env.cluster.v.clone(),
+        env_files: planfile::env_file_digests(&ready.loaded.sources),
+        git: git.map(|g| planfile::GitRef {
+            sha: g.sha,
+            branch: g.branch,
+        }),
+        slipway_version: env!("CARGO_PKG_VERSION").to_string(),
+        image_tag: c.image_tag.clone(),
+        terraform,
+        ecs: planfile::EcsPart {
+            rendered: ecs.rendered,
+            diffs: ecs.diffs,
+            live_digest: ecs.live_digest,
+        },
+        created_at: planfile::now_rfc3339(),
+        fingerprint: String::new(),
+    }
+    .seal();
+    if let Err(e) = plan.write(&out) {
+        p.error(format!("cannot write the plan file {}: {e}", out.display()));
+        return Exit::Error;
+    }
+
+    match p.format {
+        Format::Json => p.json(&plan),
+        Format::Text => {
+            if let Some(tf) = &plan.terraform {
+                p.line(report::plan::text(&tf.summary).trim_end());
+            }
+            p.line(
+                report::diff::text(&plan.environment, &plan.ecs.diffs, p.color_stdout()).trim_end(),
+            );
+        }
+    }
+    p.note(format!(
+        "plan written to {} (fingerprint {})",
+        out.display(),
+        plan.short_fingerprint()
+    ));
+    if args.comment {
+        let code = super::comment::post(&plan, &out, &args.github, p).await;
+        if code != Exit::Ok {
+            return code;
+        }
+    }
+    if args.detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Ok
+    }
+}
+
+/// Renders tfvars and runs the Terraform plan in the environment's workspace; the binary plan
+/// is saved beside the plan file.
+async fn terraform_plan(
+    env: &crate::env::model::Environment,
+    args: &PlanArgs,
+    dir: &Path,
+    p: &Printer,
+) -> Result<TerraformPart, String> {
+    let statics = render::render_static(env);
+    let unresolved = render::tfvars::unresolved(&statics.tfvars);
+    if !unresolved.is_empty() {
+        return Err(format!(
+            "the Terraform variables would contain {}: write these values in the environment file",
+            unresolved.join(", ")
+        ));
+    }
+    let dir = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let var_file = dir.join(format!("{}.tfvars.json", env.name));
+    let plan_name = format!("{}.tfplan", env.name);
+    let plan_path = dir.join(&plan_name);
+    let text = serde_json::to_string_pretty(&statics.tfvars).expect("a Value serialises");
+    std::fs::write(&var_file, text + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", var_file.display()))?;
+
+    let mut tf =
+        Terraform::new(&args.tf.root.terraform_dir, &env.name).map_err(|e| e.to_string())?;
+    tf.stream = p.verbose > 0;
+    p.note(format!(
+        "terraform: init, workspace {}, plan in {}",
+        env.name,
+        tf.dir.display()
+    ));
+    tf.init(&args.backend_config)
+        .await
+        .map_err(|e| e.to_string())?;
+    tf.select_workspace().await.map_err(|e| e.to_string())?;
+    tf.plan(&var_file, &plan_path)
+        .await
+        .map_err(|e| e.to_string())?;
+    let summary = tf.show_plan(&plan_path).map_err(|e| e.to_string())?;
+    let plan_sha256 = planfile::file_sha256(&plan_path)
+        .map_err(|e| format!("cannot read {}: {e}", plan_path.display()))?;
+    Ok(TerraformPart {
+        plan_file: PathBuf::from(plan_name),
+        plan_sha256,
+        workspace: env.name.clone(),
+        summary,
+    })
+}

@@ -1,0 +1,489 @@
+//! The ECS half of a plan: what `render` produced against what runs, normalised so that only
+//! real differences remain.
+//!
+//! Both sides are compared in the API's input shape (live state is converted to it by the ECS
+//! adapter, which already drops what AWS fills in: revision, status, ARNs, registeredAt/By,
+//! requiresAttributes, compatibilities, container cpu 0). Normalisation then sorts what AWS does
+//! not keep in order, drops defaults that mean "unset", drops the per-revision tags slipway
+//! writes itself, and canonicalises units. Secret references are compared as references (their
+//! values are never read); values of plain variables whose names look secret are masked.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::render::ecs::{ServiceSettings, TaskDefinition};
+
+/// Tags slipway writes on each revision it registers: they differ on every deploy by design and
+/// are not configuration.
+pub const REVISION_TAGS: &[&str] = &[
+    "slipway:git-sha",
+    "slipway:image-tag",
+    "slipway:deployer",
+    "slipway:deployed-at",
+    "slipway:healthy",
+];
+
+/// What a plan will do to one service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Not running yet: a deploy creates it.
+    Create,
+    /// Running, and the rendered state differs.
+    Update,
+    /// Running exactly as rendered.
+    Unchanged,
+    /// Running but not in the environment file: reported, never deleted.
+    Orphan,
+}
+
+impl Action {
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Unchanged => "no change",
+            Action::Orphan => "not in file",
+        }
+    }
+}
+
+/// One difference, at a readable path (`containerDefinitions[api].environment[LOG_LEVEL].value`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub path: String,
+    /// added, removed or changed
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDiff {
+    pub service: String,
+    pub action: Action,
+    /// The task definition the service runs now.
+    pub live_task_definition: Option<String>,
+    pub live_revision: Option<i32>,
+    pub image_live: Option<String>,
+    pub image_new: Option<String>,
+    pub changes: Vec<Change>,
+    /// Unified diff of the normalised documents (live → rendered); empty when unchanged.
+    pub diff: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl ServiceDiff {
+    pub fn has_changes(&self) -> bool {
+        matches!(self.action, Action::Create | Action::Update)
+    }
+}
+
+/// What one service looks like live, in input shape.
+#[derive(Clone, Debug)]
+pub struct LiveEntry<'a> {
+    pub task_definition_arn: &'a str,
+    pub task_definition: &'a TaskDefinition,
+    pub settings: &'a ServiceSettings,
+}
+
+/// Per-service knowledge normalisation needs from the environment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context {
+    /// Autoscaling bounds: a live desired count within them is the autoscaler's, not drift.
+    pub autoscaling: Option<(i64, i64)>,
+}
+
+/// Compares one service. `rendered` is None for a service that runs but is not in the file.
+pub fn service(
+    name: &str,
+    rendered: Option<(&TaskDefinition, &ServiceSettings)>,
+    live: Option<LiveEntry<'_>>,
+    ctx: Context,
+) -> ServiceDiff {
+    let image_new = rendered.map(|(td, _)| main_image(td, name));
+    let image_live = live.as_ref().map(|l| main_image(l.task_definition, name));
+    let live_revision = live
+        .as_ref()
+        .and_then(|l| crate::aws::ecs::revision_number(l.task_definition_arn));
+    let live_arn = live.as_ref().map(|l| l.task_definition_arn.to_string());
+    let (old, new, action) = match (&live, rendered) {
+        (None, None) => (Value::Null, Value::Null, Action::Unchanged),
+        (Some(l), None) => (
+            document(l.task_definition, l.settings),
+            Value::Null,
+            Action::Orphan,
+        ),
+        (None, Some((td, ss))) => (Value::Null, document(td, ss), Action::Create),
+        (Some(l), Some((td, ss))) => {
+            let mut old = document(l.task_definition, l.settings);
+            let mut new = document(td, ss);
+            if let Some((min, max)) = ctx.autoscaling {
+                let live_desired = old["service"]["desiredCount"].as_i64().unwrap_or(-1);
+                if (min..=max).contains(&live_desired) {
+                    old["service"]["desiredCount"] = new["service"]["desiredCount"].clone();
+                }
+            }
+            mask_pairwise(&mut old, &mut new);
+            let action = if old == new {
+                Action::Unchanged
+            } else {
+                Action::Update
+            };
+            (old, new, action)
+        }
+    };
+    let (old, new) = match action {
+        Action::Create => (old, mask_all(new)),
+        Action::Orphan => (mask_all(old), new),
+        _ => (old, new),
+    };
+    let mut changes = Vec::new();
+    if action == Action::Update {
+        walk("", &keyed(&old), &keyed(&new), &mut changes);
+    }
+    let diff = if action == Action::Unchanged {
+        String::new()
+    } else {
+        unified(&old, &new, name)
+    };
+    ServiceDiff {
+        service: name.to_string(),
+        action,
+        live_task_definition: live_arn,
+        live_revision,
+        image_live,
+        image_new,
+        changes,
+        diff,
+        note: None,
+    }
+}
+
+/// The main container's image (the container named after the service, else the first).
+fn main_image(td: &TaskDefinition, service: &str) -> String {
+    td.container_definitions
+        .iter()
+        .find(|c| c.name == service)
+        .or_else(|| td.container_definitions.first())
+        .map(|c| c.image.clone())
+        .unwrap_or_default()
+}
+
+/// The normalised document compared for one service: its task definition and settings.
+pub fn document(td: &TaskDefinition, ss: &ServiceSettings) -> Value {
+    json!({
+        "taskDefinition": normalise_task_definition(td),
+        "service": normalise_service(ss),
+    })
+}
+
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("API shapes serialise")
+}
+
+pub fn normalise_task_definition(td: &TaskDefinition) -> Value {
+    let mut td = td.clone();
+    td.tags.retain(|t| !REVISION_TAGS.contains(&t.key.as_str()));
+    td.tags.sort();
+    td.cpu = canonical_cpu(&td.cpu);
+    td.memory = canonical_memory(&td.memory);
+    let awsvpc = td.network_mode == "awsvpc";
+    td.container_definitions.sort_by(|a, b| a.name.cmp(&b.name));
+    for c in &mut td.container_definitions {
+        c.environment.sort();
+        c.secrets.sort();
+        for p in &mut c.port_mappings {
+            // awsvpc: the host port is the container port whether or not it was given.
+            if awsvpc && p.host_port == Some(p.container_port) {
+                p.host_port = None;
+            }
+        }
+        c.port_mappings.sort();
+        if c.cpu == Some(0) {
+            c.cpu = None;
+        }
+    }
+    to_value(&td)
+}
+
+pub fn normalise_service(ss: &ServiceSettings) -> Value {
+    let mut ss = ss.clone();
+    ss.task_definition = crate::aws::ecs::family_of(&ss.task_definition).to_string();
+    ss.tags.retain(|t| !REVISION_TAGS.contains(&t.key.as_str()));
+    ss.tags.sort();
+    let vpc = &mut ss.network_configuration.awsvpc_configuration;
+    vpc.subnets.sort();
+    vpc.security_groups.sort();
+    ss.load_balancers.sort_by(|a, b| {
+        (&a.target_group_arn, &a.container_name, a.container_port).cmp(&(
+            &b.target_group_arn,
+            &b.container_name,
+            b.container_port,
+        ))
+    });
+    if ss.health_check_grace_period_seconds == Some(0) {
+        ss.health_check_grace_period_seconds = None;
+    }
+    to_value(&ss)
+}
+
+/// Task cpu in CPU units: "1 vCPU" → "1024", "0.25 vcpu" → "256"; numbers stay as they are.
+pub fn canonical_cpu(s: &str) -> String {
+    let t = s.trim().to_ascii_lowercase();
+    match t.strip_suffix("vcpu").map(str::trim) {
+        Some(n) => n.parse::<f64>().map_or_else(
+            |_| s.to_string(),
+            |v| ((v * 1024.0).round() as i64).to_string(),
+        ),
+        None => t,
+    }
+}
+
+/// Task memory in MiB: "2 GB" / "2GB" → "2048", "512 MiB" → "512"; numbers stay as they are.
+pub fn canonical_memory(s: &str) -> String {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, factor) = if let Some(n) = t.strip_suffix("gb").or_else(|| t.strip_suffix("gib")) {
+        (n.trim(), 1024.0)
+    } else if let Some(n) = t.strip_suffix("mb").or_else(|| t.strip_suffix("mib")) {
+        (n.trim(), 1.0)
+    } else {
+        (t.as_str(), 1.0)
+    };
+    num.parse::<f64>().map_or_else(
+        |_| s.to_string(),
+        |v| ((v * factor).round() as i64).to_string(),
+    )
+}
+
+const MASK: &str = "(masked)";
+const MASK_CHANGED: &str = "(masked, changed)";
+
+fn env_lists(doc: &mut Value) -> Vec<&mut Vec<Value>> {
+    let mut out = Vec::new();
+    if let Some(cs) = doc
+        .pointer_mut("/taskDefinition/containerDefinitions")
+        .and_then(Value::as_array_mut)
+    {
+        for c in cs {
+            if let Some(env) = c.get_mut("environment").and_then(Value::as_array_mut) {
+                out.push(env);
+            }
+        }
+    }
+    out
+}
+
+fn secret_entry(e: &Value) -> Option<(String, String)> {
+    let name = e["name"].as_str()?;
+    crate::env::validate::looks_secret(name).then(|| {
+        (
+            name.to_string(),
+            e["value"].as_str().unwrap_or_default().to_string(),
+        )
+    })
+}
+
+/// Masks secret-looking plain values on both sides; a changed value stays visible as a change.
+fn mask_pairwise(old: &mut Value, new: &mut Value) {
+    let old_values: BTreeMap<String, String> = env_lists(old)
+        .into_iter()
+        .flat_map(|l| l.iter().filter_map(secret_entry).collect::<Vec<_>>())
+        .collect();
+    for list in env_lists(new) {
+        for e in list.iter_mut() {
+            if let Some((name, value)) = secret_entry(e) {
+                let same = old_values.get(&name).is_none_or(|v| *v == value);
+                e["value"] = Value::from(if same { MASK } else { MASK_CHANGED });
+            }
+        }
+    }
+    for list in env_lists(old) {
+        for e in list.iter_mut() {
+            if secret_entry(e).is_some() {
+                e["value"] = Value::from(MASK);
+            }
+        }
+    }
+}
+
+fn mask_all(mut doc: Value) -> Value {
+    for list in env_lists(&mut doc) {
+        for e in list.iter_mut() {
+            if secret_entry(e).is_some() {
+                e["value"] = Value::from(MASK);
+            }
+        }
+    }
+    doc
+}
+
+/// Lists whose entries have identity: compared by key, so paths name the entry.
+const KEYS: &[(&str, &str)] = &[
+    ("containerDefinitions", "name"),
+    ("environment", "name"),
+    ("secrets", "name"),
+    ("tags", "key"),
+    ("portMappings", "containerPort"),
+    ("loadBalancers", "targetGroupArn"),
+];
+
+/// Turns keyed lists into maps (`environment: [{name: A, ...}]` → `environment: {A: {...}}`).
+fn keyed(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let key_field = KEYS.iter().find(|(list, _)| list == k).map(|(_, f)| *f);
+                    let v = match (key_field, v) {
+                        (Some(f), Value::Array(items)) => {
+                            let mut map = Map::new();
+                            for item in items {
+                                let key = match &item[f] {
+                                    Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                map.insert(key, keyed(item));
+                            }
+                            Value::Object(map)
+                        }
+                        _ => keyed(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(keyed).collect()),
+        other => other.clone(),
+    }
+}
+
+fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
+    if old == new {
+        return;
+    }
+    let join = |k: &str, parent_is_keyed: bool| {
+        if path.is_empty() {
+            k.to_string()
+        } else if parent_is_keyed {
+            format!("{path}[{k}]")
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    let parent_keyed = KEYS
+        .iter()
+        .any(|(list, _)| path.ends_with(list) && !path.ends_with(']'));
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let p = join(k, parent_keyed);
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => walk(&p, x, y, out),
+                    (None, Some(_)) => out.push(Change {
+                        path: p,
+                        kind: "added".into(),
+                    }),
+                    (Some(_), None) => out.push(Change {
+                        path: p,
+                        kind: "removed".into(),
+                    }),
+                    (None, None) => {}
+                }
+            }
+        }
+        _ => out.push(Change {
+            path: path.to_string(),
+            kind: "changed".into(),
+        }),
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    if v.is_null() {
+        return String::new();
+    }
+    serde_json::to_string_pretty(v).expect("a Value serialises") + "\n"
+}
+
+/// A unified diff (live → rendered) with three lines of context.
+fn unified(old: &Value, new: &Value, name: &str) -> String {
+    let (a, b) = (pretty(old), pretty(new));
+    similar::TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live/{name}"), &format!("rendered/{name}"))
+        .to_string()
+}
+
+/// A digest of the live state a plan was made against: the same digest at apply time means
+/// nothing changed since.
+pub fn live_digest(entries: &BTreeMap<String, Option<Value>>) -> String {
+    let canonical = serde_json::to_string(entries).expect("a Value serialises");
+    hex(&Sha256::digest(canonical.as_bytes()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_canonicalised() {
+        assert_eq!(canonical_cpu("1 vCPU"), "1024");
+        assert_eq!(canonical_cpu("0.25 vcpu"), "256");
+        assert_eq!(canonical_cpu("512"), "512");
+        assert_eq!(canonical_memory("2 GB"), "2048");
+        assert_eq!(canonical_memory("0.5GB"), "512");
+        assert_eq!(canonical_memory("512 MiB"), "512");
+        assert_eq!(canonical_memory("3072"), "3072");
+    }
+
+    #[test]
+    fn keyed_paths_name_the_entry() {
+        let old = json!({"taskDefinition": {"containerDefinitions": [
+            {"name": "api", "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}
+        ]}});
+        let new = json!({"taskDefinition": {"containerDefinitions": [
+            {"name": "api", "environment": [{"name": "A", "value": "9"}, {"name": "C", "value": "3"}]}
+        ]}});
+        let mut out = Vec::new();
+        walk("", &keyed(&old), &keyed(&new), &mut out);
+        let got: Vec<String> = out
+            .iter()
+            .map(|c| format!("{} {}", c.kind, c.path))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "changed taskDefinition.containerDefinitions[api].environment[A].value",
+                "removed taskDefinition.containerDefinitions[api].environment[B]",
+                "added taskDefinition.containerDefinitions[api].environment[C]",
+            ]
+        );
+    }
+
+    #[test]
+    fn secret_looking_values_are_masked_but_changes_show() {
+        let mut old = json!({"taskDefinition": {"containerDefinitions": [
+            {"name": "api", "environment": [{"name": "API_KEY", "value": "old-secret"}]}]}});
+        let mut new = json!({"taskDefinition": {"containerDefinitions": [
+            {"name": "api", "environment": [{"name": "API_KEY", "value": "new-secret"}]}]}});
+        mask_pairwise(&mut old, &mut new);
+        let text = format!("{old}{new}");
+        assert!(!text.contains("secret\""), "{text}");
+        assert_ne!(old, new, "a changed secret-looking value is still a change");
+    }
+}

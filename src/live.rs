@@ -1,0 +1,196 @@
+//! Live ECS state of one environment, and the ECS half of a plan: rendered against live.
+//!
+//! API calls for N services: ceil(N/10) DescribeServices, ListServices (one per 100 services in
+//! the cluster, to find services the file does not declare), one DescribeTaskDefinition per
+//! distinct live task definition; all bounded in concurrency.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::aws::ecs::{self, LiveService};
+use crate::aws::{bounded, AwsError, CONCURRENCY};
+use crate::diag::Diagnostic;
+use crate::diff::{self, ServiceDiff};
+use crate::env::model::Environment;
+use crate::render::{self, ecs::TaskDefinition, Ecs};
+use crate::terraform::Outputs;
+
+#[derive(Clone, Debug, Default)]
+pub struct Live {
+    pub cluster: String,
+    /// The cluster does not exist (every service is a create).
+    pub cluster_missing: bool,
+    /// Declared and orphaned services that exist, by name.
+    pub services: BTreeMap<String, LiveService>,
+    /// Their task definitions, by ARN, in input shape.
+    pub task_definitions: BTreeMap<String, TaskDefinition>,
+    /// Services in the cluster that no environment file declares.
+    pub orphans: Vec<String>,
+}
+
+impl Live {
+    pub fn task_definition_of(&self, service: &str) -> Option<(&str, &TaskDefinition)> {
+        let s = self.services.get(service)?;
+        let td = self.task_definitions.get(&s.task_definition)?;
+        Some((s.task_definition.as_str(), td))
+    }
+
+    /// The tag of each service's main image, for rendering when no tag is given.
+    pub fn image_tags(&self) -> BTreeMap<String, String> {
+        self.services
+            .keys()
+            .filter_map(|name| {
+                let (_, td) = self.task_definition_of(name)?;
+                let c = td
+                    .container_definitions
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .or_else(|| td.container_definitions.first())?;
+                let tag = image_tag(&c.image)?;
+                Some((name.clone(), tag.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// The tag of an image reference (`repo:tag`, not a digest, not a registry port).
+pub fn image_tag(image: &str) -> Option<&str> {
+    let last = image.rsplit('/').next()?;
+    let (_, tag) = last.split_once(':')?;
+    (!image.contains('@')).then_some(tag)
+}
+
+/// Reads the live state of `names` in `cluster` (and of services the file does not declare).
+pub async fn fetch(
+    client: &aws_sdk_ecs::Client,
+    cluster: &str,
+    names: &[String],
+) -> Result<Live, AwsError> {
+    let mut live = Live {
+        cluster: cluster.to_string(),
+        ..Default::default()
+    };
+    let described = match ecs::describe_services(client, cluster, names).await {
+        Ok(d) => d,
+        Err(e) if e.is_code("ClusterNotFoundException") => {
+            live.cluster_missing = true;
+            return Ok(live);
+        }
+        Err(e) => return Err(e),
+    };
+    let declared: BTreeSet<&String> = names.iter().collect();
+    let listed = ecs::list_services(client, cluster).await?;
+    live.orphans = listed
+        .into_iter()
+        .filter(|n| !declared.contains(n))
+        .collect();
+    let mut found = described.found;
+    if !live.orphans.is_empty() {
+        found.extend(
+            ecs::describe_services(client, cluster, &live.orphans)
+                .await?
+                .found,
+        );
+    }
+    let arns: BTreeSet<String> = found.iter().map(|s| s.task_definition.clone()).collect();
+    let described = bounded(arns, CONCURRENCY, |arn| async move {
+        ecs::describe_task_definition(client, &arn)
+            .await
+            .map(|(_, td)| (arn, td))
+    })
+    .await;
+    for r in described {
+        let (arn, td) = r?;
+        live.task_definitions.insert(arn, td);
+    }
+    live.services = found.into_iter().map(|s| (s.name.clone(), s)).collect();
+    Ok(live)
+}
+
+/// The ECS half of a plan.
+#[derive(Clone, Debug)]
+pub struct EcsPlan {
+    pub rendered: Ecs,
+    pub diffs: Vec<ServiceDiff>,
+    pub live_digest: String,
+}
+
+impl EcsPlan {
+    pub fn has_changes(&self) -> bool {
+        self.diffs.iter().any(ServiceDiff::has_changes)
+    }
+}
+
+/// Renders `env` (with `image_tag`, or each service's live tag) and compares it with `live`.
+pub fn plan(
+    env: &Environment,
+    outputs: &Outputs,
+    image_tag: Option<&str>,
+    live: &Live,
+) -> Result<EcsPlan, Vec<Diagnostic>> {
+    let inputs = render::Inputs {
+        image_tag: image_tag.map(str::to_string),
+        live_image_tags: live.image_tags(),
+        ..Default::default()
+    };
+    let rendered = render::render_ecs(env, outputs, &inputs)?;
+    Ok(compare(env, rendered, live))
+}
+
+/// Compares rendered and live state, service by service (declared ones first, then orphans).
+pub fn compare(env: &Environment, rendered: Ecs, live: &Live) -> EcsPlan {
+    let mut diffs = Vec::new();
+    let mut digest_input: BTreeMap<String, Option<Value>> = BTreeMap::new();
+    let entry = |name: &str| {
+        let s = live.services.get(name)?;
+        let (arn, td) = live.task_definition_of(name)?;
+        Some(diff::LiveEntry {
+            task_definition_arn: arn,
+            task_definition: td,
+            settings: &s.settings,
+        })
+    };
+    for svc in &env.services {
+        let name = &svc.name.v;
+        let rendered_pair = rendered
+            .task_definitions
+            .get(name)
+            .zip(rendered.services.get(name));
+        let ctx = diff::Context {
+            autoscaling: svc.autoscaling.as_ref().map(|a| (a.min.v, a.max.v)),
+        };
+        let live_entry = entry(name);
+        digest_input.insert(
+            name.clone(),
+            live_entry.as_ref().map(|l| {
+                serde_json::json!({
+                    "arn": l.task_definition_arn,
+                    "document": diff::document(l.task_definition, l.settings),
+                })
+            }),
+        );
+        let mut d = diff::service(name, rendered_pair, live_entry, ctx);
+        if live.cluster_missing {
+            d.note = Some(format!("cluster {} does not exist yet", live.cluster));
+        }
+        diffs.push(d);
+    }
+    for name in &live.orphans {
+        let live_entry = entry(name);
+        digest_input.insert(
+            name.clone(),
+            live_entry
+                .as_ref()
+                .map(|l| serde_json::json!({ "arn": l.task_definition_arn })),
+        );
+        let mut d = diff::service(name, None, live_entry, diff::Context::default());
+        d.note = Some("runs in the cluster but no environment file declares it: slipway never deletes services".into());
+        diffs.push(d);
+    }
+    EcsPlan {
+        rendered,
+        diffs,
+        live_digest: diff::live_digest(&digest_input),
+    }
+}
