@@ -29,7 +29,7 @@ pub enum GitHubError {
     RateLimited { message: String, reset: String },
     #[error("GitHub denied {what} (403 {message}): the token needs `pull-requests: write` (in a workflow: `permissions: pull-requests: write`)")]
     Forbidden { what: String, message: String },
-    #[error("GitHub found no {what} (404): check GITHUB_REPOSITORY and the PR number, and that the token can see the repository")]
+    #[error("GitHub answered 404 Not Found for {what}: check GITHUB_REPOSITORY and the PR number, and that the token can see the repository")]
     NotFound { what: String },
     #[error("GitHub rejected {what} ({status} {message})")]
     Rejected {

@@ -1,5 +1,6 @@
 //! Integration tests, one binary, split by topic.
 
+mod comment;
 mod contract;
 mod diff;
 mod emulator;
