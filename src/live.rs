@@ -2,7 +2,8 @@
 //!
 //! API calls for N services: ceil(N/10) DescribeServices, ListServices (one per 100 services in
 //! the cluster, to find services the file does not declare), one DescribeTaskDefinition per
-//! distinct live task definition; all bounded in concurrency.
+//! distinct live task definition, and DescribeClusters only when no service exists; all bounded
+//! in concurrency.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,6 +80,13 @@ pub async fn fetch(
         }
         Err(e) => return Err(e),
     };
+    // No service found: tell "none created yet" from "no cluster" (one more call, only then).
+    if described.found.is_empty()
+        && ecs::cluster_status(client, cluster).await?.as_deref() != Some("ACTIVE")
+    {
+        live.cluster_missing = true;
+        return Ok(live);
+    }
     let declared: BTreeSet<&String> = names.iter().collect();
     let listed = ecs::list_services(client, cluster).await?;
     live.orphans = listed

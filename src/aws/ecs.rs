@@ -787,3 +787,17 @@ pub async fn describe_tasks(
     }
     Ok(out)
 }
+
+/// The cluster's status (ACTIVE, INACTIVE, ...), or None when it does not exist.
+pub async fn cluster_status(client: &Client, cluster: &str) -> Result<Option<String>, AwsError> {
+    let out = client
+        .describe_clusters()
+        .clusters(cluster)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeClusters", e))?;
+    Ok(out
+        .clusters()
+        .first()
+        .map(|c| c.status().unwrap_or_default().to_string()))
+}

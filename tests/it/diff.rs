@@ -292,3 +292,102 @@ async fn scr_platform_reports_each_live_change() {
 async fn specboard_reports_each_live_change() {
     each_mutation_is_reported("examples/specboard/envs").await;
 }
+
+/// Runs `slipway diff` and returns (exit code, stderr, seconds taken).
+fn diff_failing(stage: &Stage, envs: &[(&str, &str)], extra: &[&str]) -> (i32, String, f64) {
+    let started = std::time::Instant::now();
+    let mut cmd = stage.slipway();
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .args(["diff", "--env", &stage.env, "--image-tag", TAG])
+        .arg("--tf-outputs")
+        .arg(&stage.outputs)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_and_unreachable_aws() {
+    let stage = Stage::up("envs", "staging").await;
+
+    // Nothing created yet: the cluster exists (seeded) but no service does → all creates.
+    let (code, doc) = diff(&stage, &["--image-tag", TAG]);
+    assert_eq!(code, 2);
+    assert!(
+        changes(&doc).iter().all(|c| c.ends_with(": create")),
+        "{doc:#}"
+    );
+
+    // A cluster that does not exist: every service is a create, with a note, never a crash.
+    stage
+        .clients
+        .ecs
+        .delete_cluster()
+        .cluster(stage.cluster())
+        .send()
+        .await
+        .unwrap();
+    let (code, doc) = diff(&stage, &["--image-tag", TAG]);
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(
+        changes(&doc).iter().all(|c| c.ends_with(": create")),
+        "{doc:#}"
+    );
+    assert!(doc["services"][0]["note"].is_string(), "{doc:#}");
+    assert!(doc["services"][0]["note"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+
+    // AccessDenied names the missing permission.
+    stage
+        .emu
+        .control(
+            "/_slipway/faults",
+            serde_json::json!({"operation": "ECS.DescribeServices", "status": 400, "code": "AccessDeniedException",
+                "message": "User: arn:aws:sts::111111111111:assumed-role/ci/x is not authorized to perform: ecs:DescribeServices"}),
+        )
+        .await;
+    let (code, err, _) = diff_failing(&stage, &[], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("needs the IAM permission `ecs:DescribeServices`"),
+        "{err}"
+    );
+
+    // A server that never answers: a clear error within the configured deadline.
+    stage
+        .emu
+        .control(
+            "/_slipway/faults",
+            serde_json::json!({"operation": "ECS.DescribeServices", "delay_seconds": 30, "count": 10}),
+        )
+        .await;
+    let (code, err, secs) = diff_failing(&stage, &[], &["--aws-timeout", "2"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(secs < 15.0, "took {secs:.1}s with a 2s deadline");
+    assert!(
+        err.contains("ecs:DescribeServices") && err.to_lowercase().contains("timeout"),
+        "{err}"
+    );
+
+    // Nothing listens: connection refused, quickly.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, err, secs) = diff_failing(&stage, &[("AWS_ENDPOINT_URL", &url)], &[]);
+    assert_eq!(code, 1);
+    assert!(secs < 15.0, "took {secs:.1}s");
+    assert!(err.to_lowercase().contains("connect"), "{err}");
+}
