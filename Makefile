@@ -13,6 +13,8 @@ export SLIPWAY_TERRAFORM ?= $(CURDIR)/tests/harness/terraform
 export CHECKPOINT_DISABLE := 1
 
 LINT_VENV ?= .venv-lint
+# The tools slipway is measured against (awscli, fabfuel's ecs-deploy): own venv, bench only.
+PEERS_VENV ?= .venv-peers
 TERRAFORM := $(CURDIR)/tests/harness/terraform
 
 .PHONY: setup build test lint fmt-check tf-fmt-check clippy checkov bench fuzz demo clean
@@ -58,14 +60,20 @@ lint: fmt-check tf-fmt-check clippy checkov
 fuzz: setup
 	SLIPWAY_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --test it fuzz::loader_never_panics_for_a_while -- --ignored --nocapture
 
-## bench: performance figures (release build)
-bench: setup
+## bench: performance figures (release build); the ECS part compares with awscli and ecs-deploy
+bench: setup $(PEERS_VENV)/.ready
 	$(CARGO) build --release
 	$(PY) tests/harness/bench.py --slipway target/release/slipway
+	$(PY) tests/harness/bench_ecs.py --slipway target/release/slipway --aws $(PEERS_VENV)/bin/aws
+
+$(PEERS_VENV)/.ready: tests/harness/peers-requirements.txt
+	python3 -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r tests/harness/peers-requirements.txt
+	touch $@
 
 ## demo: validate and render both example systems, then the Terraform → render path on the emulator
 demo: setup build
 	tests/harness/demo.sh $(SLIPWAY)
 
 clean:
-	rm -rf target $(VENV) $(LINT_VENV) out
+	rm -rf target $(VENV) $(LINT_VENV) $(PEERS_VENV) out

@@ -133,6 +133,8 @@ pub struct ServiceSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check_grace_period_seconds: Option<i32>,
     pub enable_execute_command: bool,
+    /// The API spells it with capitals (`enableECSManagedTags`).
+    #[serde(rename = "enableECSManagedTags")]
     pub enable_ecs_managed_tags: bool,
     pub propagate_tags: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

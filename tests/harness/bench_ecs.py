@@ -1,0 +1,177 @@
+"""`make bench`, ECS half: slipway against the emulator, next to the seeds' hand-run way.
+
+diff: `slipway diff` of a generated environment with N = 1, 10, 50, 200 services (target: 50
+services <= 1 s wall), the API calls it made (budget: ceil(N/10) DescribeServices + one
+DescribeTaskDefinition per distinct task definition + 12), and the seeds' way: a loop of awscli
+`describe-services` + `describe-task-definition` per service, timed once, and the ratio.
+
+Infrastructure comes from seed.py (standing in for `terraform apply`), services are created
+with boto3 from what `slipway render` produced. Everything runs on 127.0.0.1.
+"""
+
+import argparse
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_emulator():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "emulator.py"), "--port", str(port), "--account", ACCOUNT],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("ready "):
+        raise SystemExit("the emulator did not start")
+    return proc, line.split()[1]
+
+
+def control(url, path, body=None, method="POST"):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read()
+    return json.loads(text) if text else None
+
+
+def env_file(n):
+    lines = [f'account_id = "{ACCOUNT}"', f'region     = "{REGION}"', f'cluster    = "bench-{n}"',
+             'repository "app" {', "}"]
+    for i in range(n):
+        name = f"svc-{i:03d}"
+        lines += [
+            f'service "{name}" {{',
+            '  repository    = "app"',
+            "  cpu           = 256",
+            "  memory        = 512",
+            "  desired_count = 1",
+            f"  port          = {3000 + i}",
+            "  environment = {",
+            "    APP_ENV   = env.name",
+            '    LOG_LEVEL = "info"',
+            "  }",
+            "  secrets = {",
+            f'    DATABASE_URL = "secretsmanager:bench/{name}/database-url"',
+            "  }",
+            "  health_check {",
+            f'    command = ["CMD-SHELL", "curl -f http://localhost:{3000 + i}/health || exit 1"]',
+            "  }",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def run(cmd, env=None, check=True):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if check and r.returncode not in (0, 2):
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[:2000]}")
+    return r
+
+
+def stage(slipway, envs, work, url, n):
+    """Creates bench-N's infrastructure and services; returns the outputs file and service names."""
+    import boto3
+
+    name = f"bench{n}"
+    with open(os.path.join(envs, f"{name}.hcl"), "w") as f:
+        f.write(env_file(n))
+    out = os.path.join(work, name)
+    run([slipway, "--envs-dir", envs, "render", "--env", name, "--only", "tfvars", "--out", out])
+    outputs = os.path.join(out, "outputs.json")
+    run([sys.executable, os.path.join(HERE, "seed.py"), "--endpoint", url, "--tfvars", os.path.join(out, "tfvars.json"),
+         "--out", outputs])
+    doc = json.loads(run([slipway, "--envs-dir", envs, "render", "--env", name, "--image-tag", "v1", "--tf-outputs", outputs,
+                          "--format", "json"]).stdout)
+    ecs = boto3.client("ecs", endpoint_url=url, region_name=REGION, aws_access_key_id="bench", aws_secret_access_key="bench")
+    for svc, td in doc["task_definitions"].items():
+        arn = ecs.register_task_definition(**td)["taskDefinition"]["taskDefinitionArn"]
+        settings = dict(doc["services"][svc])
+        settings["taskDefinition"] = arn
+        ecs.create_service(**settings)
+    return name, outputs, sorted(doc["services"]), f"bench-{n}"
+
+
+def awscli_loop(aws, url, cluster, services, env):
+    """The seeds' way: per service, describe-services then describe-task-definition."""
+    t = time.perf_counter()
+    for s in services:
+        r = run([aws, "--endpoint-url", url, "--region", REGION, "ecs", "describe-services", "--cluster", cluster,
+                 "--services", s, "--output", "json"], env=env)
+        td = json.loads(r.stdout)["services"][0]["taskDefinition"]
+        run([aws, "--endpoint-url", url, "--region", REGION, "ecs", "describe-task-definition", "--task-definition", td,
+             "--output", "json"], env=env)
+    return time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--slipway", default="target/release/slipway")
+    ap.add_argument("--aws", default=".venv-peers/bin/aws")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sizes", default="1,10,50,200")
+    args = ap.parse_args()
+    slipway = os.path.abspath(args.slipway)
+    env = dict(os.environ, **CREDS)
+    os.environ.update(CREDS)
+    proc, url = start_emulator()
+    env["AWS_ENDPOINT_URL"] = url
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            envs = os.path.join(work, "envs")
+            os.makedirs(envs)
+            for n in (int(x) for x in args.sizes.split(",")):
+                control(url, "/_slipway/reset", {})
+                name, outputs, services, cluster = stage(slipway, envs, work, url, n)
+                cmd = [slipway, "--envs-dir", envs, "diff", "--env", name, "--image-tag", "v1", "--tf-outputs", outputs,
+                       "--format", "json", "--detailed-exitcode"]
+                first = run(cmd, env=env)
+                if first.returncode != 0:
+                    raise SystemExit(f"bench{n}: expected no changes, got:\n{first.stdout[:3000]}")
+                samples = []
+                for _ in range(args.runs):
+                    t = time.perf_counter()
+                    run(cmd, env=env)
+                    samples.append(time.perf_counter() - t)
+                control(url, "/_slipway/calls/reset", {})
+                run(cmd, env=env)
+                calls = control(url, "/_slipway/calls", method="GET")
+                budget = math.ceil(n / 10) + n + 12
+                total = sum(calls.values())
+                peer = awscli_loop(args.aws, url, cluster, services, env) if os.path.exists(args.aws) else None
+                rows.append((n, statistics.median(samples), min(samples), total, budget, calls, peer))
+    finally:
+        proc.terminate()
+    print("\nslipway diff on the emulator (release build; median/min of "
+          f"{args.runs} runs; calls counted by the emulator)")
+    print(f"{'N':>4} {'median':>9} {'min':>9} {'calls':>6} {'budget':>6}  {'awscli loop':>11} {'ratio':>7}  breakdown")
+    for n, med, mn, total, budget, calls, peer in rows:
+        target = " (target <= 1000 ms: " + ("ok" if med <= 1.0 else "MISSED") + ")" if n == 50 else ""
+        peer_s = f"{peer:10.2f}s" if peer is not None else "        n/a"
+        ratio = f"{peer / med:6.1f}x" if peer is not None else "    n/a"
+        within = "ok" if total <= budget else "OVER"
+        breakdown = ", ".join(f"{k.split('.')[1]} {v}" for k, v in sorted(calls.items()))
+        print(f"{n:>4} {med * 1000:7.0f}ms {mn * 1000:7.0f}ms {total:>6} {budget:>6} {within}  {peer_s} {ratio}  {breakdown}{target}")
+
+
+if __name__ == "__main__":
+    main()
