@@ -52,6 +52,163 @@ pub enum Command {
     Plan(PlanArgs),
     /// Post the plan as a pull request comment, updated in place on every run
     Comment(CommentArgs),
+    /// Roll out an image tag: verify, migrate, register, update, wait, smoke; roll back on failure
+    Deploy(DeployArgs),
+    /// Put services back on a known-good revision (default: the last one marked healthy)
+    Rollback(RollbackArgs),
+    /// Re-tag an environment's tested image for another environment (no rebuild) and deploy it
+    Promote(PromoteArgs),
+    /// Which version runs where: image tag, commit, revision, tasks, rollout state
+    Status(StatusArgs),
+    /// Database migrations as one-off ECS tasks
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+}
+
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::env::decode::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 90s, 10m, 1h30m)"))
+}
+
+/// How a rollout behaves; shared by deploy and promote.
+#[derive(Args, Debug, Clone)]
+pub struct RolloutArgs {
+    /// Only these services (repeatable); all by default
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// Per-service deadline for settling (default: each service's deployment.timeout)
+    #[arg(long, value_name = "DUR", value_parser = duration)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// On failure, leave the services as they are instead of rolling back
+    #[arg(long)]
+    pub no_rollback: bool,
+
+    /// Run the smoke checks against this base URL (default: the environment's smoke_base_url)
+    #[arg(long, value_name = "URL")]
+    pub smoke_base_url: Option<String>,
+
+    /// Skip the smoke checks
+    #[arg(long)]
+    pub no_smoke: bool,
+
+    /// Overall deadline for the smoke checks
+    #[arg(long, value_name = "DUR", value_parser = duration, default_value = "5m")]
+    pub smoke_timeout: std::time::Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    /// Environment to deploy
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// Image tag to deploy (it must exist in ECR)
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: String,
+
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
+
+    #[command(flatten)]
+    pub tf: TfOutputsArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").args(["to", "to_release"])))]
+pub struct RollbackArgs {
+    /// Environment
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// Only these services (repeatable); all by default
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// A revision number of each service's family
+    #[arg(long, value_name = "REVISION")]
+    pub to: Option<i32>,
+
+    /// The revision that was deployed with this image tag
+    #[arg(long, value_name = "TAG")]
+    pub to_release: Option<String>,
+
+    /// Per-service deadline for settling
+    #[arg(long, value_name = "DUR", value_parser = duration)]
+    pub timeout: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PromoteArgs {
+    /// The environment where the image was tested
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+
+    /// The environment to promote to
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+
+    /// The tag to promote
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: String,
+
+    /// Tag the promoted image with this tag in the target (default: the same tag)
+    #[arg(long = "as", value_name = "TAG")]
+    pub as_tag: Option<String>,
+
+    /// Terraform outputs of the source environment (default: its workspace's state)
+    #[arg(long, value_name = "FILE")]
+    pub from_tf_outputs: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
+
+    /// Terraform outputs of the target environment
+    #[command(flatten)]
+    pub tf: TfOutputsArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Environments (repeatable); all by default
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateCommand {
+    /// Run the environment's migrations now (the deploy's migrate step alone)
+    Run(MigrateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// Environment
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// Image tag whose task definition runs the migration (default: the live one)
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+
+    #[command(flatten)]
+    pub tf: TfOutputsArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// How slipway reaches AWS (credentials come from the usual chain: env, profile, SSO, OIDC web

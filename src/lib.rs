@@ -18,5 +18,6 @@ pub mod output;
 pub mod planfile;
 pub mod render;
 pub mod report;
+pub mod rollout;
 pub mod suggest;
 pub mod terraform;

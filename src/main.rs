@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use slipway::cli::{Cli, Command};
+use slipway::cli::{Cli, Command, MigrateCommand};
 use slipway::commands;
 use slipway::exit::Exit;
 use slipway::output::Printer;
@@ -25,6 +25,21 @@ fn main() -> ExitCode {
             runtime().block_on(commands::plan::run(&cli.envs_dir, args, &printer))
         }
         Command::Comment(args) => runtime().block_on(commands::comment::run(args, &printer)),
+        Command::Deploy(args) => {
+            runtime().block_on(commands::deploy::run(&cli.envs_dir, args, &printer))
+        }
+        Command::Rollback(args) => {
+            runtime().block_on(commands::rollback::run(&cli.envs_dir, args, &printer))
+        }
+        Command::Promote(args) => {
+            runtime().block_on(commands::promote::run(&cli.envs_dir, args, &printer))
+        }
+        Command::Status(args) => {
+            runtime().block_on(commands::status::run(&cli.envs_dir, args, &printer))
+        }
+        Command::Migrate(MigrateCommand::Run(args)) => {
+            runtime().block_on(commands::migrate::run(&cli.envs_dir, args, &printer))
+        }
     };
     exit.into()
 }

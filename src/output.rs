@@ -26,6 +26,10 @@ impl Printer {
         }
     }
 
+    pub fn stderr_is_terminal(&self) -> bool {
+        std::io::stderr().is_terminal()
+    }
+
     /// Whether stdout may be coloured (a terminal, and colour not turned off).
     pub fn color_stdout(&self) -> bool {
         self.color && std::io::stdout().is_terminal()

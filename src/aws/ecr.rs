@@ -24,11 +24,13 @@ pub struct Image {
 /// DescribeImages for one tag: `Ok(None)` when the repository has no such tag.
 pub async fn image(
     client: &Client,
+    registry: Option<&str>,
     repository: &str,
     tag: &str,
 ) -> Result<Option<Image>, AwsError> {
     let out = client
         .describe_images()
+        .set_registry_id(registry.map(str::to_string))
         .repository_name(repository)
         .image_ids(t::ImageIdentifier::builder().image_tag(tag).build())
         .send()
@@ -77,11 +79,13 @@ pub struct Manifest {
 /// BatchGetImage for one tag: the manifest exactly as stored (`Ok(None)` if the tag is absent).
 pub async fn manifest(
     client: &Client,
+    registry: Option<&str>,
     repository: &str,
     tag: &str,
 ) -> Result<Option<Manifest>, AwsError> {
     let out = client
         .batch_get_image()
+        .set_registry_id(registry.map(str::to_string))
         .repository_name(repository)
         .image_ids(t::ImageIdentifier::builder().image_tag(tag).build())
         .send()
@@ -117,12 +121,14 @@ pub async fn manifest(
 /// Returns the digest ECR stored.
 pub async fn put_tag(
     client: &Client,
+    registry: Option<&str>,
     repository: &str,
     tag: &str,
     manifest: &Manifest,
 ) -> Result<String, AwsError> {
     let out = client
         .put_image()
+        .set_registry_id(registry.map(str::to_string))
         .repository_name(repository)
         .image_tag(tag)
         .image_manifest(&manifest.body)
@@ -137,4 +143,57 @@ pub async fn put_tag(
         .and_then(|id| id.image_digest())
         .unwrap_or_default()
         .to_string())
+}
+
+/// An ECR image reference split up: `ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EcrRef {
+    pub registry: String,
+    pub region: String,
+    pub repository: String,
+    pub tag: String,
+}
+
+impl EcrRef {
+    /// None for images that are not in ECR (public images, digests).
+    pub fn parse(image: &str) -> Option<EcrRef> {
+        let (host, rest) = image.split_once('/')?;
+        let mut h = host.split('.');
+        let registry = h.next()?;
+        if h.next()? != "dkr" || h.next()? != "ecr" {
+            return None;
+        }
+        let region = h.next()?.to_string();
+        if image.contains('@') {
+            return None;
+        }
+        let (repository, tag) = rest.rsplit_once(':')?;
+        Some(EcrRef {
+            registry: registry.to_string(),
+            region,
+            repository: repository.to_string(),
+            tag: tag.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ecr_references_are_parsed() {
+        let r =
+            super::EcrRef::parse("111111111111.dkr.ecr.eu-west-1.amazonaws.com/scr/api:4f2a9c1")
+                .unwrap();
+        assert_eq!(
+            (
+                r.registry.as_str(),
+                r.region.as_str(),
+                r.repository.as_str(),
+                r.tag.as_str()
+            ),
+            ("111111111111", "eu-west-1", "scr/api", "4f2a9c1")
+        );
+        assert!(super::EcrRef::parse("public.ecr.aws/nginx/nginx:1.27").is_none());
+        assert!(super::EcrRef::parse("datadog/agent:7").is_none());
+    }
 }

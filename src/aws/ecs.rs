@@ -801,3 +801,21 @@ pub async fn cluster_status(client: &Client, cluster: &str) -> Result<Option<Str
         .first()
         .map(|c| c.status().unwrap_or_default().to_string()))
 }
+
+/// UpdateService's desired count only (used to stop a service a failed deploy created).
+pub async fn set_desired_count(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    desired: i32,
+) -> Result<(), AwsError> {
+    client
+        .update_service()
+        .cluster(cluster)
+        .service(service)
+        .desired_count(desired)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(SERVICE, "UpdateService", e))?;
+    Ok(())
+}

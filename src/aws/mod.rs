@@ -9,6 +9,8 @@
 pub mod ecr;
 pub mod ecs;
 pub mod elbv2;
+pub mod iam;
+pub mod secrets;
 pub mod sts;
 
 use std::time::Duration;
@@ -83,6 +85,7 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     pub iam: aws_sdk_iam::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
@@ -93,6 +96,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
         }
     }
 }

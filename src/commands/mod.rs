@@ -2,9 +2,14 @@
 //! that owns each step, print, return an exit code.
 
 pub mod comment;
+pub mod deploy;
 pub mod diff;
+pub mod migrate;
 pub mod plan;
+pub mod promote;
 pub mod render;
+pub mod rollback;
+pub mod status;
 pub mod tf_summary;
 pub mod validate;
 
@@ -71,7 +76,7 @@ pub async fn ready(
     load_ready(envs_dir, env, outputs, image_tag, false, p)
 }
 
-fn load_ready(
+pub fn load_ready(
     envs_dir: &std::path::Path,
     env: &str,
     outputs: Outputs,
@@ -98,6 +103,16 @@ fn load_ready(
         p.diagnostics(&loaded.sources, &loaded.diagnostics, false);
     }
     Ok(Ready { loaded, outputs })
+}
+
+/// An environment loaded without Terraform outputs (for commands that only read ECS: status,
+/// rollback): references to outputs stay unknown, which is allowed here.
+pub fn load_plain(
+    envs_dir: &std::path::Path,
+    env: &str,
+    p: &crate::output::Printer,
+) -> Result<Ready, crate::exit::Exit> {
+    load_ready(envs_dir, env, Outputs::default(), None, true, p)
 }
 
 /// An environment with its live ECS state, for commands that compare (diff, plan).

@@ -4,3 +4,4 @@
 pub mod comment;
 pub mod diff;
 pub mod plan;
+pub mod rollout;

@@ -1,7 +1,7 @@
 """Creates in the emulator what the Terraform root would create for one environment, and prints
 the resulting `terraform output -json` document.
 
-Usage: seed.py --endpoint URL --tfvars FILE [--out FILE]
+Usage: seed.py --endpoint URL --tfvars FILE [--out FILE] [--push TAG]...
 
 The tfvars are slipway's own (`slipway render --only tfvars`), so this exercises the same
 contract the real Terraform root consumes. It exists because the AWS provider cannot be
@@ -9,10 +9,13 @@ installed offline: it stands in for `terraform apply` of terraform/ in tests and
 says so. It creates: a VPC with DNS hostnames (moto needs them for awsvpc tasks), two private
 subnets, a security group per service, the ECS cluster, ECR repositories with their lifecycle
 policies, execution and task roles, log groups, an ALB with one target group per routed service,
-and the OIDC roles.
+and the OIDC roles. Secrets the services reference are created too (teams create those by hand,
+outside Terraform), and `--push TAG` pushes a small synthetic image with that tag to every
+repository (what CI's `docker push` does), so that deploys have something to verify.
 """
 
 import argparse
+import hashlib
 import json
 import sys
 
@@ -33,11 +36,28 @@ def output(value, type_="dynamic", sensitive=False):
     return {"sensitive": sensitive, "type": type_, "value": value}
 
 
+def push(ecr, repository: str, tag: str) -> str:
+    """PutImage of a minimal Docker v2 manifest, unique per repository and tag."""
+    config = hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1024, "digest": f"sha256:{config}"},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 2048,
+                    "digest": "sha256:" + hashlib.sha256(f"layer:{repository}:{tag}".encode()).hexdigest()}],
+    }, sort_keys=True)
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag, imageDigest=digest,
+                  imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json")
+    return digest
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--endpoint", required=True)
     ap.add_argument("--tfvars", required=True)
     ap.add_argument("--out")
+    ap.add_argument("--push", action="append", default=[], help="image tag to push to every repository")
     args = ap.parse_args()
     with open(args.tfvars) as f:
         tv = json.load(f)
@@ -112,6 +132,19 @@ def main() -> int:
             "target_group_arn": tg_arn,
             "log_group_name": s["log_group_name"],
         }
+
+    sm = client("secretsmanager", args.endpoint, region)
+    secret_names = set()
+    for s in tv["services"].values():
+        for arn in s.get("secret_arns", []):
+            name = arn.split(":secret:", 1)[1]
+            secret_names.add(name[:-2] if name.endswith("-*") else name)
+    for name in sorted(secret_names):
+        sm.create_secret(Name=name, SecretString=json.dumps({"value": "not-a-real-secret"}))
+
+    for tag in args.push:
+        for name in sorted(repo_urls):
+            push(ecr, name, tag)
 
     for label, role in sorted(tv["oidc_roles"].items()):
         iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=role["trust_policy"])

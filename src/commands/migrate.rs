@@ -1,0 +1,123 @@
+//! `slipway migrate run`: the deploy's migrate step alone, for every service that declares a
+//! migration: on the revision `--image-tag` renders to (registered only if it differs from the
+//! live one), or on the live revision.
+
+use std::path::Path;
+
+use crate::cli::{Format, MigrateArgs};
+use crate::exit::Exit;
+use crate::output::Printer;
+use crate::rollout::{history, migrate, progress};
+use crate::{diff, render};
+
+pub async fn run(envs_dir: &Path, args: &MigrateArgs, p: &Printer) -> Exit {
+    let c = match super::compared(
+        envs_dir,
+        &args.env,
+        &args.tf,
+        args.image_tag.as_deref(),
+        &[],
+        &args.aws,
+        p,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let env = c.ready.env();
+    let git = crate::git::head(envs_dir);
+    let inputs = render::Inputs {
+        image_tag: c.image_tag.clone(),
+        live_image_tags: c.live.image_tags(),
+        revision_tags: history::revision_tags(
+            git.as_ref().map(|g| g.sha.as_str()),
+            c.image_tag.as_deref(),
+            &history::deployer(),
+        ),
+    };
+    let rendered = match render::render_ecs(env, &c.ready.outputs, &inputs) {
+        Ok(r) => r,
+        Err(diags) => return super::diff::render_failed(&diags, &c.ready.loaded.sources, p),
+    };
+    let with_migrations: Vec<_> = env
+        .services
+        .iter()
+        .filter(|s| s.migration.is_some())
+        .collect();
+    if with_migrations.is_empty() {
+        p.note(format!(
+            "environment \"{}\" declares no migration",
+            env.name
+        ));
+        return Exit::Ok;
+    }
+    let progress = progress::new(p.format == Format::Text && p.stderr_is_terminal());
+    let mut results = Vec::new();
+    for svc in with_migrations {
+        let name = &svc.name.v;
+        let td = &rendered.task_definitions[name];
+        let arn = match c.live.task_definition_of(name) {
+            Some((arn, live))
+                if diff::normalise_task_definition(live) == diff::normalise_task_definition(td) =>
+            {
+                arn.to_string()
+            }
+            _ => match crate::aws::ecs::register_task_definition(&c.clients.ecs, td).await {
+                Ok(rev) => {
+                    progress.info(&format!("{name}: registered {}", rev.arn));
+                    rev.arn
+                }
+                Err(e) => {
+                    p.error(e);
+                    return Exit::Error;
+                }
+            },
+        };
+        let essential: Vec<String> = td
+            .container_definitions
+            .iter()
+            .filter(|c| c.essential)
+            .map(|c| c.name.clone())
+            .collect();
+        progress.step(&format!("migrate ({name})"));
+        let m = svc.migration.as_ref().expect("filtered");
+        match migrate::run(
+            &c.clients.ecs,
+            name,
+            m,
+            &arn,
+            &essential,
+            &rendered.services[name],
+            progress.as_ref(),
+        )
+        .await
+        {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                p.error(e);
+                return Exit::Error;
+            }
+        }
+    }
+    progress.finish();
+    match p.format {
+        Format::Json => p.json(&results),
+        Format::Text => {
+            for r in &results {
+                p.line(format!(
+                    "migration {}: {} — {} (task {})",
+                    r.service,
+                    if r.passed { "passed" } else { "FAILED" },
+                    r.detail,
+                    r.task
+                ));
+            }
+        }
+    }
+    if results.iter().all(|r| r.passed) {
+        Exit::Ok
+    } else {
+        Exit::Error
+    }
+}

@@ -1,0 +1,77 @@
+//! `slipway rollback`: services back to a known-good revision (by default the last one a deploy
+//! marked healthy), with the same wait and report as a deploy.
+
+use std::path::Path;
+
+use crate::cli::{Format, RollbackArgs};
+use crate::exit::Exit;
+use crate::output::Printer;
+use crate::rollout::engine::{self, RollbackTo};
+use crate::rollout::{notify, progress};
+use crate::{live, report};
+
+pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
+    let mut ready = match super::load_plain(envs_dir, &args.env, p) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if let Err(e) = super::select_services(&mut ready.loaded.envs[0], &args.services) {
+        p.error(e);
+        return Exit::Error;
+    }
+    let env = ready.env();
+    let clients = super::clients(env, &args.aws).await;
+    let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
+    let live = match live::fetch(&clients.ecs, &env.cluster.v, &names).await {
+        Ok(l) => l,
+        Err(e) => {
+            p.error(e);
+            return Exit::Error;
+        }
+    };
+    let to = match (&args.to, &args.to_release) {
+        (Some(r), _) => RollbackTo::Revision(*r),
+        (None, Some(tag)) => RollbackTo::Release(tag.clone()),
+        (None, None) => RollbackTo::LastHealthy,
+    };
+    let progress = progress::new(p.format == Format::Text && p.stderr_is_terminal());
+    let report = engine::rollback(
+        env,
+        &clients,
+        &live,
+        &names,
+        &to,
+        args.timeout,
+        progress.as_ref(),
+    )
+    .await;
+    match p.format {
+        Format::Json => p.json(&report),
+        Format::Text => p.line(report::rollout::text("rollback", &report).trim_end()),
+    }
+    let summary = notify::Report {
+        environment: env.name.clone(),
+        action: "rollback".into(),
+        result: report.status.word().to_string(),
+        image_tag: None,
+        git_sha: None,
+        duration_secs: report.duration_secs,
+        services: report
+            .services
+            .iter()
+            .map(|s| notify::ServiceLine {
+                service: s.service.clone(),
+                revision: s
+                    .rolled_back_to
+                    .as_deref()
+                    .map_or("–", engine::short_arn)
+                    .to_string(),
+                state: s.state(),
+            })
+            .collect(),
+    };
+    for w in notify::send(env, &clients, &summary).await {
+        p.note(format!("warning: {w}"));
+    }
+    report.status.exit()
+}
