@@ -10,6 +10,7 @@ use crate::diff;
 use crate::env::model::Environment;
 use crate::live::Live;
 use crate::render::Ecs;
+use crate::rollout::interrupt::Interrupt;
 use crate::rollout::migrate::{self, MigrationResult};
 use crate::rollout::progress::Progress;
 use crate::rollout::smoke::{self, CheckResult};
@@ -173,6 +174,7 @@ impl Deploy<'_> {
 
     pub async fn run(&self, opts: &Options, progress: &dyn Progress) -> Report {
         let started = Instant::now();
+        let interrupt = Interrupt::install();
         let mut report = Report {
             environment: self.env.name.clone(),
             status: Status::Succeeded,
@@ -192,12 +194,13 @@ impl Deploy<'_> {
             rollback_started_after_secs: None,
             duration_secs: 0.0,
         };
-        let result = self.steps(opts, progress, &mut report).await;
+        let result = self.steps(opts, progress, &mut report, &interrupt).await;
         if let Err(e) = result {
             // An AWS error mid-rollout: roll back whatever was touched.
             report.problems.push(e.to_string());
             if report.services.iter().any(|s| s.updated) {
-                self.fail(opts, progress, &mut report, Instant::now()).await;
+                self.fail(opts, progress, &mut report, Instant::now(), &interrupt)
+                    .await;
             } else {
                 report.status = Status::Invalid;
             }
@@ -212,6 +215,7 @@ impl Deploy<'_> {
         opts: &Options,
         progress: &dyn Progress,
         report: &mut Report,
+        interrupt: &Interrupt,
     ) -> Result<(), AwsError> {
         // 1. Another rollout in flight?
         let busy = in_progress(self.live, &self.services);
@@ -320,6 +324,14 @@ impl Deploy<'_> {
             }
         }
 
+        if interrupt.count() > 0 {
+            report
+                .problems
+                .push("interrupted before any service changed: nothing to roll back".into());
+            report.status = Status::Invalid;
+            return Ok(());
+        }
+
         // 5. Update (or create) every service whose revision changes, in parallel.
         let to_update: Vec<String> = self
             .services
@@ -381,8 +393,14 @@ impl Deploy<'_> {
                 timeout: service_timeout(self.env, &s.service, opts),
             })
             .collect();
-        let settled =
-            wait::wait(&self.clients.ecs, self.cluster(), &watches, progress, true).await?;
+        let settled = wait::wait(
+            &self.clients.ecs,
+            self.cluster(),
+            &watches,
+            progress,
+            (interrupt, 0),
+        )
+        .await?;
         let mut failed_at = None;
         for (name, st) in settled {
             if !st.is_stable() {
@@ -448,7 +466,7 @@ impl Deploy<'_> {
                             .push(format!("{}: {}", s.service, st.describe()));
                     }
                 }
-                self.fail(opts, progress, report, at).await;
+                self.fail(opts, progress, report, at, interrupt).await;
             }
         }
         Ok(())
@@ -461,6 +479,7 @@ impl Deploy<'_> {
         progress: &dyn Progress,
         report: &mut Report,
         failed_at: Instant,
+        interrupt: &Interrupt,
     ) {
         if !opts.rollback {
             progress.step("deploy failed; --no-rollback: leaving the services as they are");
@@ -531,8 +550,17 @@ impl Deploy<'_> {
                 }
             }
         }
-        progress.step("wait for the rollback to settle");
-        match wait::wait(&self.clients.ecs, self.cluster(), &watches, progress, true).await {
+        progress.step("wait for the rollback to settle (Ctrl-C again stops waiting)");
+        let seen = interrupt.count();
+        match wait::wait(
+            &self.clients.ecs,
+            self.cluster(),
+            &watches,
+            progress,
+            (interrupt, seen),
+        )
+        .await
+        {
             Ok(settled) => {
                 for (name, st) in settled {
                     report
@@ -604,6 +632,7 @@ pub async fn rollback(
         smoke_deadline: Duration::ZERO,
     };
     progress.step(&format!("rollback {}", env.name));
+    let interrupt = Interrupt::install();
     let mut watches = Vec::new();
     for name in services {
         let mut outcome = ServiceOutcome {
@@ -668,7 +697,15 @@ pub async fn rollback(
     }
     if !watches.is_empty() {
         progress.step("wait for the services to settle");
-        match wait::wait(&clients.ecs, &env.cluster.v, &watches, progress, true).await {
+        match wait::wait(
+            &clients.ecs,
+            &env.cluster.v,
+            &watches,
+            progress,
+            (&interrupt, 0),
+        )
+        .await
+        {
             Ok(settled) => {
                 for (name, st) in settled {
                     if let Some(o) = report.services.iter_mut().find(|s| s.service == name) {

@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod history;
+pub mod interrupt;
 pub mod migrate;
 pub mod notify;
 pub mod progress;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::aws::ecs::{self, LiveService};
 use crate::aws::AwsError;
+use crate::rollout::interrupt::Interrupt;
 use crate::rollout::progress::Progress;
 
 pub const FIRST_INTERVAL: Duration = Duration::from_millis(250);
@@ -103,15 +104,16 @@ pub fn classify(s: &LiveService, target: &str) -> (Option<Settled>, String) {
     (None, line)
 }
 
-/// Polls until every watched service settled or its deadline passed. With `interruptible`, a
-/// Ctrl-C stops the wait: the services still rolling come back as `Interrupted`.
+/// Polls until every watched service settled or its deadline passed. An interrupt beyond
+/// `interrupt.1` stops the wait: the services still rolling come back as `Interrupted`.
 pub async fn wait(
     client: &aws_sdk_ecs::Client,
     cluster: &str,
     watches: &[Watch],
     progress: &dyn Progress,
-    interruptible: bool,
+    interrupt: (&Interrupt, u32),
 ) -> Result<BTreeMap<String, Settled>, AwsError> {
+    let (interrupt, seen) = interrupt;
     let started = Instant::now();
     let mut done: BTreeMap<String, Settled> = BTreeMap::new();
     let mut interval = FIRST_INTERVAL;
@@ -169,19 +171,14 @@ pub async fn wait(
         if watches.iter().all(|w| done.contains_key(&w.service)) {
             return Ok(done);
         }
-        let sleep = tokio::time::sleep(interval);
-        if interruptible {
-            tokio::select! {
-                () = sleep => {}
-                _ = tokio::signal::ctrl_c() => {
-                    for w in watches {
-                        done.entry(w.service.clone()).or_insert(Settled::Interrupted);
-                    }
-                    return Ok(done);
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = interrupt.beyond(seen) => {
+                for w in watches {
+                    done.entry(w.service.clone()).or_insert(Settled::Interrupted);
                 }
+                return Ok(done);
             }
-        } else {
-            sleep.await;
         }
         interval = (interval.mul_f64(1.5)).min(MAX_INTERVAL);
     }

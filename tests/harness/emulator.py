@@ -5,30 +5,446 @@ Usage: emulator.py --port N [--account ID]
 Prints `ready http://127.0.0.1:N` once it answers, then serves until SIGTERM/SIGINT or until
 its parent dies (it polls, so a killed test run leaves nothing behind).
 
-What it simulates is moto's behaviour as is; see docs/testing.md for what moto's ECS does not
-do (rollouts, task exit codes), which the rollout issue adds here.
+It serves moto's own WSGI application (as moto's ThreadedMotoServer builds it) with ECS made
+realistic by ecs_realism.py (rolling and failing deployments, task lifecycles and exit codes,
+service tasks), behind a small middleware that counts AWS requests per operation, injects
+faults, and serves a JSON control API under /_slipway/ (never forwarded to moto):
+
+  GET    /_slipway/calls            {"ECS.DescribeServices": 3, ...}
+  POST   /_slipway/calls/reset
+  GET    /_slipway/config           {"rollout_seconds": 1.0, "task_seconds": 0.5}
+  POST   /_slipway/config           any of those fields
+  GET    /_slipway/fail-images      {"patterns": [...]}
+  POST   /_slipway/fail-images      {"pattern": "substring"}   (repeatable)
+  DELETE /_slipway/fail-images
+  GET    /_slipway/task-exit        {"rules": [...]}
+  POST   /_slipway/task-exit        {"match": "...", "exit_code": 0, "reason": "..."}
+  DELETE /_slipway/task-exit
+  GET    /_slipway/faults           {"faults": [...]}   (pending ones)
+  POST   /_slipway/faults           {"operation": "ECS.DescribeServices", "count": 1,
+                                     "status": 400, "code": "ThrottlingException",
+                                     "message": "...", "delay_seconds": 0}
+  DELETE /_slipway/faults
+  POST   /_slipway/reset            moto's /moto-api/reset and all of the above to defaults
+
+docs/testing.md ("What the emulator simulates") describes each in full.
 """
 
+from __future__ import annotations
+
 import argparse
+import fnmatch
+import http
+import io
+import json
 import os
 import signal
 import sys
 import threading
 import time
 import urllib.request
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# SigV4 signing name -> the service part of "Service.Operation" in call counts and faults.
+SERVICE_NAMES = {
+    "ecs": "ECS",
+    "ecr": "ECR",
+    "sts": "STS",
+    "iam": "IAM",
+    "ec2": "EC2",
+    "elasticloadbalancing": "ELBv2",  # "ELB" when the request is the classic API version
+    "logs": "CloudWatchLogs",
+    "monitoring": "CloudWatch",
+    "secretsmanager": "SecretsManager",
+    "ssm": "SSM",
+    "kms": "KMS",
+    "s3": "S3",
+    "application-autoscaling": "ApplicationAutoScaling",
+    "events": "EventBridge",
+}
+# Query-protocol actions that are sent unsigned.
+UNSIGNED_ACTIONS = {"AssumeRoleWithWebIdentity": "sts", "AssumeRoleWithSAML": "sts"}
+# Error codes for a fault given only a status, and statuses for one given only a code.
+DEFAULT_CODES = {400: "ThrottlingException", 429: "ThrottlingException", 500: "InternalFailure", 503: "ServiceUnavailable"}
+DEFAULT_STATUSES = {"InternalFailure": 500, "InternalError": 500, "ServiceUnavailable": 503}
+
+StartResponse = Callable[..., Any]
+
+
+# --- identifying requests ----------------------------------------------------------------
+
+
+@dataclass
+class AwsCall:
+    operation: str  # "ECS.DescribeServices"
+    protocol: str  # json | query | ec2 | rest
+    signing_name: str
+    api_version: str | None
+
+
+def identify(environ: dict[str, Any]) -> AwsCall | None:
+    """The AWS operation a request calls, or None for anything else (e.g. /moto-api)."""
+    signing_name = None
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" in auth:
+        # AWS4-HMAC-SHA256 Credential=AKID/20250101/eu-west-1/ecs/aws4_request, ...
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        if len(scope) == 5:
+            signing_name = scope[3].lower()
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target and "." in target:
+        # awsJson: X-Amz-Target: AmazonEC2ContainerServiceV20141113.DescribeServices
+        return AwsCall(_service(signing_name or "unknown", None) + "." + target.split(".", 1)[1], "json", signing_name or "", None)
+    params = parse_qs(environ.get("QUERY_STRING", ""))
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        params.update(parse_qs(_peek_body(environ).decode("utf-8", "replace")))
+    action = (params.get("Action") or [None])[0]
+    version = (params.get("Version") or [None])[0]
+    if action:
+        signing_name = signing_name or UNSIGNED_ACTIONS.get(action, "unknown")
+        protocol = "ec2" if signing_name == "ec2" else "query"
+        return AwsCall(f"{_service(signing_name, version)}.{action}", protocol, signing_name, version)
+    if signing_name:
+        # REST protocols carry the operation in method + path: count by method.
+        return AwsCall(f"{_service(signing_name, None)}.{environ.get('REQUEST_METHOD', 'GET')}", "rest", signing_name, None)
+    return None
+
+
+def _service(signing_name: str, version: str | None) -> str:
+    if signing_name == "elasticloadbalancing" and version == "2012-06-01":
+        return "ELB"
+    return SERVICE_NAMES.get(signing_name, signing_name)
+
+
+def _peek_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body and put it back, so moto still reads all of it."""
+    stream = environ["wsgi.input"]
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length:
+        body = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):  # chunked: the server marks the end
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    operation: str  # "ECS.DescribeServices"; shell-style wildcards allowed ("ECS.*", "*")
+    count: int = 1  # how many matching requests it affects
+    status: int | None = None  # answer with this HTTP status (None: forward to moto)
+    code: str | None = None
+    message: str | None = None
+    delay_seconds: float = 0.0  # wait this long before answering
+
+
+class Control:
+    """State behind the control API: call counts and pending faults. The ECS knobs are
+    ecs_realism.SETTINGS."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+        self.faults: list[Fault] = []
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls = {}
+            self.faults = []
+        self.settings.reset()
+
+    def count(self, operation: str) -> None:
+        with self.lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+
+    def take_fault(self, operation: str) -> Fault | None:
+        """The first pending fault for this operation, used up once per request."""
+        with self.lock:
+            for fault in self.faults:
+                if fnmatch.fnmatchcase(operation, fault.operation):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+
+def error_response(call: AwsCall, status: int, code: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """An AWS error in the wire format of the call's protocol."""
+    request_id = str(uuid.uuid4())
+    status_line = f"{status} {_reason_phrase(status)}"
+    if call.protocol in ("json", "rest"):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        content_type = "application/x-amz-json-1.1" if call.protocol == "json" else "application/json"
+        headers = [("Content-Type", content_type), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
+        return status_line, headers, body
+    code_x, message_x = escape(code), escape(message)
+    if call.protocol == "ec2":
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Response><Errors><Error><Code>{code_x}</Code><Message>{message_x}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        )
+    else:
+        kind = "Sender" if status < 500 else "Receiver"
+        ns = f"https://{call.signing_name}.amazonaws.com/doc/{call.api_version}/" if call.api_version else ""
+        xml = (
+            f'<ErrorResponse xmlns="{escape(ns)}"><Error><Type>{kind}</Type><Code>{code_x}</Code>'
+            f"<Message>{message_x}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+    headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
+    return status_line, headers, xml.encode()
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# --- control API ---------------------------------------------------------------------------
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _fields(body: Any, allowed: dict[str, tuple[type, ...]], required: Iterable[str] = ()) -> dict[str, Any]:
+    """Check a JSON object's fields: known names, expected types, required ones present."""
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object")
+    for name, value in body.items():
+        if name not in allowed:
+            raise BadRequest(f"unknown field {name!r} (expected one of: {', '.join(allowed)})")
+        types = allowed[name]
+        if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
+            raise BadRequest(f"field {name!r} must be {' or '.join(t.__name__ for t in types)}")
+    for name in required:
+        if body.get(name) is None:
+            raise BadRequest(f"missing field {name!r}")
+    return body
+
+
+NUMBER = (int, float)
+
+
+class SlipwayMiddleware:
+    """Counts AWS calls, injects faults, serves /_slipway/; forwards the rest to moto."""
+
+    def __init__(self, app: Callable[..., Any], control: Control, realism: Any) -> None:
+        self.app = app
+        self.control = control
+        self.realism = realism
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_slipway" or path.startswith("/_slipway/"):
+            return self._control_api(environ, start_response)
+        call = identify(environ)
+        if call is not None:
+            self.control.count(call.operation)
+            fault = self.control.take_fault(call.operation)
+            if fault is not None:
+                if fault.delay_seconds > 0:
+                    time.sleep(fault.delay_seconds)
+                if fault.status is not None:
+                    status, headers, body = error_response(
+                        call, fault.status, fault.code or "InternalFailure", fault.message or "injected by the emulator"
+                    )
+                    start_response(status, headers + [("Content-Length", str(len(body)))])
+                    return [body]
+        return self.app(environ, start_response)
+
+    # -- /_slipway/ --
+
+    def _control_api(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        routes: dict[str, dict[str, Callable[[Any], Any]]] = {
+            "/_slipway/calls": {"GET": self._get_calls},
+            "/_slipway/calls/reset": {"POST": self._reset_calls},
+            "/_slipway/config": {"GET": self._get_config, "POST": self._set_config},
+            "/_slipway/fail-images": {"GET": self._get_fail_images, "POST": self._add_fail_image, "DELETE": self._clear_fail_images},
+            "/_slipway/task-exit": {"GET": self._get_task_exits, "POST": self._add_task_exit, "DELETE": self._clear_task_exits},
+            "/_slipway/faults": {"GET": self._get_faults, "POST": self._add_fault, "DELETE": self._clear_faults},
+            "/_slipway/reset": {"POST": self._reset},
+        }
+        if path not in routes:
+            return _json(start_response, 404, {"error": f"no such endpoint {path}", "endpoints": sorted(routes)})
+        handler = routes[path].get(method)
+        if handler is None:
+            return _json(start_response, 405, {"error": f"{method} {path}: use {', '.join(routes[path])}"})
+        try:
+            raw = _peek_body(environ)
+            body = json.loads(raw) if raw.strip() else {}
+            return _json(start_response, 200, handler(body))
+        except json.JSONDecodeError as e:
+            return _json(start_response, 400, {"error": f"invalid JSON: {e}"})
+        except BadRequest as e:
+            return _json(start_response, 400, {"error": str(e)})
+
+    def _get_calls(self, _: Any) -> dict[str, int]:
+        with self.control.lock:
+            return dict(sorted(self.control.calls.items()))
+
+    def _reset_calls(self, _: Any) -> dict[str, int]:
+        with self.control.lock:
+            self.control.calls = {}
+        return {}
+
+    def _get_config(self, _: Any) -> dict[str, float]:
+        return self.realism.SETTINGS.config()
+
+    def _set_config(self, body: Any) -> dict[str, float]:
+        b = _fields(body, {"rollout_seconds": NUMBER, "task_seconds": NUMBER})
+        for name, value in b.items():
+            if value is not None and value < 0:
+                raise BadRequest(f"field {name!r} must be >= 0")
+        self.realism.SETTINGS.set_config(b.get("rollout_seconds"), b.get("task_seconds"))
+        return self.realism.SETTINGS.config()
+
+    def _get_fail_images(self, _: Any) -> dict[str, list[str]]:
+        return {"patterns": list(self.realism.SETTINGS.fail_images)}
+
+    def _add_fail_image(self, body: Any) -> dict[str, list[str]]:
+        b = _fields(body, {"pattern": (str,)}, required=["pattern"])
+        if not b["pattern"]:
+            raise BadRequest("field 'pattern' must not be empty (it would match every image)")
+        self.realism.SETTINGS.add_fail_image(b["pattern"])
+        return self._get_fail_images(None)
+
+    def _clear_fail_images(self, _: Any) -> dict[str, list[str]]:
+        self.realism.SETTINGS.clear_fail_images()
+        return self._get_fail_images(None)
+
+    def _get_task_exits(self, _: Any) -> dict[str, list[dict[str, Any]]]:
+        return {"rules": [asdict(r) for r in self.realism.SETTINGS.task_exits]}
+
+    def _add_task_exit(self, body: Any) -> dict[str, list[dict[str, Any]]]:
+        b = _fields(body, {"match": (str,), "exit_code": (int,), "reason": (str,)}, required=["match"])
+        rule = self.realism.ExitRule(
+            match=b["match"],
+            exit_code=b["exit_code"] if b.get("exit_code") is not None else self.realism.DEFAULT_EXIT_CODE,
+            reason=b.get("reason") or self.realism.DEFAULT_STOP_REASON,
+        )
+        self.realism.SETTINGS.add_task_exit(rule)
+        return self._get_task_exits(None)
+
+    def _clear_task_exits(self, _: Any) -> dict[str, list[dict[str, Any]]]:
+        self.realism.SETTINGS.clear_task_exits()
+        return self._get_task_exits(None)
+
+    def _get_faults(self, _: Any) -> dict[str, list[dict[str, Any]]]:
+        with self.control.lock:
+            return {"faults": [asdict(f) for f in self.control.faults]}
+
+    def _add_fault(self, body: Any) -> dict[str, list[dict[str, Any]]]:
+        b = _fields(
+            body,
+            {
+                "operation": (str,),
+                "count": (int,),
+                "status": (int,),
+                "code": (str,),
+                "message": (str,),
+                "delay_seconds": NUMBER,
+            },
+            required=["operation"],
+        )
+        status, code = b.get("status"), b.get("code")
+        delay = float(b.get("delay_seconds") or 0)
+        if status is None and code is None and delay <= 0:
+            raise BadRequest("give status and/or code (an error), or delay_seconds (a slow answer), or both")
+        if code is not None and status is None:
+            status = DEFAULT_STATUSES.get(code, 400)
+        if status is not None:
+            if not 400 <= status <= 599:
+                raise BadRequest("field 'status' must be an HTTP error status (400-599)")
+            code = code or DEFAULT_CODES.get(status, "InternalFailure")
+        count = b.get("count") if b.get("count") is not None else 1
+        if count < 1:
+            raise BadRequest("field 'count' must be >= 1")
+        if delay < 0:
+            raise BadRequest("field 'delay_seconds' must be >= 0")
+        message = b.get("message") or (f"{code} injected by the emulator" if code else None)
+        fault = Fault(b["operation"], count, status, code, message, delay)
+        with self.control.lock:
+            self.control.faults.append(fault)
+        return self._get_faults(None)
+
+    def _clear_faults(self, _: Any) -> dict[str, list[dict[str, Any]]]:
+        with self.control.lock:
+            self.control.faults = []
+        return {"faults": []}
+
+    def _reset(self, _: Any) -> dict[str, bool]:
+        # moto's own reset, through moto's app, exactly as POST /moto-api/reset does it.
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        environ = EnvironBuilder(path="/moto-api/reset", method="POST").get_environ()
+        _, status, _ = run_wsgi_app(self.app, environ, buffered=True)
+        if not status.startswith("200"):
+            raise BadRequest(f"moto reset answered {status}")
+        self.control.reset()
+        return {"reset": True}
+
+
+def _json(start_response: StartResponse, status: int, value: Any) -> list[bytes]:
+    body = json.dumps(value).encode()
+    start_response(
+        f"{status} {_reason_phrase(status)}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+# --- server --------------------------------------------------------------------------------
 
 
 def main() -> int:
+    # Read first: a parent that dies while we start (even right after `ready`) must still
+    # be noticed, which reading it later would miss (we would see init as our parent).
+    parent = os.getppid()
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--account", default=None)
     args = ap.parse_args()
     if args.account:
+        # Before moto is imported: moto reads it once.
         os.environ["MOTO_ACCOUNT_ID"] = args.account
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
-    server.start()
+    sys.path.insert(0, HERE)  # ecs_realism.py, whatever the working directory
+    import ecs_realism  # asserts moto's version and installs the ECS extensions
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    # What moto's ThreadedMotoServer serves, wrapped in the middleware.
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    app = SlipwayMiddleware(moto_app, Control(ecs_realism.SETTINGS), ecs_realism)
+    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
     url = f"http://127.0.0.1:{args.port}"
     deadline = time.monotonic() + 30
     while True:
@@ -45,11 +461,11 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    parent = os.getppid()
     while not stop.wait(0.5):
         if os.getppid() != parent:
             break
-    server.stop()
+    server.shutdown()
+    thread.join()
     return 0
 
 

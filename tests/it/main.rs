@@ -2,6 +2,7 @@
 
 mod comment;
 mod contract;
+mod deploy;
 mod diff;
 mod emulator;
 mod fuzz;

@@ -102,17 +102,24 @@ impl Emulator {
         Emulator { child, url }
     }
 
-    /// Creates what the Terraform root would, from rendered tfvars; returns the outputs file.
+    /// Creates what the Terraform root would, from rendered tfvars, and writes the outputs.
     pub fn seed(&self, tfvars: &Path, out: &Path) {
-        let status = Command::new(python())
-            .arg(repo().join("tests/harness/seed.py"))
+        self.seed_and_push(tfvars, out, &[]);
+    }
+
+    /// Like `seed`, and pushes an image with each of `tags` to every repository.
+    pub fn seed_and_push(&self, tfvars: &Path, out: &Path, tags: &[&str]) {
+        let mut cmd = Command::new(python());
+        cmd.arg(repo().join("tests/harness/seed.py"))
             .args(["--endpoint", &self.url])
             .arg("--tfvars")
             .arg(tfvars)
             .arg("--out")
-            .arg(out)
-            .status()
-            .expect("run seed.py");
+            .arg(out);
+        for t in tags {
+            cmd.args(["--push", t]);
+        }
+        let status = cmd.status().expect("run seed.py");
         assert!(status.success(), "seed.py failed");
     }
 
@@ -182,6 +189,17 @@ pub struct Stage {
 
 impl Stage {
     pub async fn up(envs_dir: &'static str, env: &str) -> Stage {
+        Stage::up_with(envs_dir, env, &[], None).await
+    }
+
+    /// A stage with images pushed (`tags`), in an emulator answering as `account` (default: the
+    /// environment's own account).
+    pub async fn up_with(
+        envs_dir: &'static str,
+        env: &str,
+        tags: &[&str],
+        account: Option<&str>,
+    ) -> Stage {
         let work = tempfile::tempdir().unwrap();
         let out = slipway()
             .current_dir(repo())
@@ -207,9 +225,9 @@ impl Stage {
         let tfvars: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&tfvars_path).unwrap()).unwrap();
         let region = tfvars["aws_region"].as_str().unwrap().to_string();
-        let emu = Emulator::start(tfvars["aws_account_id"].as_str().unwrap());
+        let emu = Emulator::start(account.unwrap_or(tfvars["aws_account_id"].as_str().unwrap()));
         let outputs = work.path().join("outputs.json");
-        emu.seed(&tfvars_path, &outputs);
+        emu.seed_and_push(&tfvars_path, &outputs, tags);
         let config = emu.sdk_config(&region).await;
         Stage {
             clients: slipway::aws::Clients::new(&config),
@@ -229,6 +247,64 @@ impl Stage {
             .env("AWS_ENDPOINT_URL", &self.emu.url)
             .args(["--envs-dir", self.envs_dir]);
         c
+    }
+
+    /// The same, as a plain process (for running in the background).
+    pub fn slipway_process(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        c.current_dir(repo())
+            .env("NO_COLOR", "1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ENDPOINT_URL", &self.emu.url)
+            .args(["--envs-dir", self.envs_dir]);
+        c
+    }
+
+    /// Seeds another environment of the same system into this emulator; returns its outputs.
+    pub fn add_env(&self, env: &str, tags: &[&str]) -> PathBuf {
+        let dir = self._work.path().join(env);
+        let out = self
+            .slipway()
+            .args(["render", "--env", env, "--only", "tfvars", "--out"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let outputs = dir.join("outputs.json");
+        self.emu
+            .seed_and_push(&dir.join("tfvars.json"), &outputs, tags);
+        outputs
+    }
+
+    /// `slipway deploy` of `tag` with `extra` arguments: (exit code, JSON report, stderr).
+    pub fn deploy(&self, tag: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
+        let out = self
+            .slipway()
+            .args([
+                "--format",
+                "json",
+                "deploy",
+                "--env",
+                &self.env,
+                "--image-tag",
+                tag,
+            ])
+            .arg("--tf-outputs")
+            .arg(&self.outputs)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("deploy printed no report ({e}): {stderr}"));
+        (out.status.code().unwrap(), report, stderr)
     }
 
     pub fn cluster(&self) -> String {

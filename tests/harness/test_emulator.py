@@ -1,0 +1,794 @@
+"""Checks the emulator (emulator.py + ecs_realism.py) through boto3 and its control API.
+
+Usage: .venv/bin/python tests/harness/test_emulator.py
+
+Starts emulator.py on a free port (from / as working directory, to prove it needs none),
+runs every check, prints one line per check and exits non-zero if any failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMULATOR = os.path.join(HERE, "emulator.py")
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+ROLLOUT = 1.0  # rollout_seconds used by the deployment checks
+TASK = 1.0  # task_seconds used by the one-off task checks
+
+
+# --- plumbing --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_emulator(port: int, stderr: Any) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, EMULATOR, "--port", str(port), "--account", ACCOUNT],
+        cwd="/",
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    ready = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("ready "):
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(60):
+        proc.kill()
+        raise SystemExit("the emulator did not print `ready` within 60s")
+    return proc
+
+
+class Env:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, name: str, retries: int = 3, read_timeout: float = 30) -> Any:
+        key = (name, f"{retries}/{read_timeout}")
+        if key not in self._clients:
+            self._clients[key] = boto3.client(
+                name,
+                endpoint_url=self.url,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=Config(
+                    # total_max_attempts counts every attempt; botocore's max_attempts
+                    # counts retries only.
+                    retries={"mode": "standard", "total_max_attempts": retries},
+                    read_timeout=read_timeout,
+                    connect_timeout=5,
+                ),
+            )
+        return self._clients[key]
+
+    @property
+    def ecs(self) -> Any:
+        return self.client("ecs")
+
+    def control(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def ok(self, method: str, path: str, body: Any = None) -> Any:
+        status, value = self.control(method, path, body)
+        check(status == 200, f"{method} {path} -> {status} {value}")
+        return value
+
+
+def check(cond: Any, message: str) -> None:
+    if not cond:
+        raise AssertionError(message)
+
+
+def eq(actual: Any, expected: Any, what: str) -> None:
+    check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def wait_for(fn: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def error_code(fn: Callable[[], Any]) -> tuple[str, int, dict[str, str]]:
+    try:
+        fn()
+    except ClientError as e:
+        meta = e.response["ResponseMetadata"]
+        return e.response["Error"]["Code"], meta["HTTPStatusCode"], meta.get("HTTPHeaders", {})
+    raise AssertionError("expected a ClientError")
+
+
+# --- infrastructure the checks share -------------------------------------------------------
+
+
+class Infra:
+    """A VPC with DNS hostnames, two subnets, a security group, a target group, a cluster, and
+    task definitions: like tests/harness/seed.py, smaller."""
+
+    def __init__(self, env: Env, cluster: str = "checks") -> None:
+        ec2, ecs, elb = env.client("ec2"), env.ecs, env.client("elbv2")
+        vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+        self.subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.60.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+            for i, az in ((1, "a"), (2, "b"))
+        ]
+        self.sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+        self.target_group = elb.create_target_group(
+            Name="web", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        self.cluster = cluster
+        ecs.create_cluster(clusterName=cluster)
+        self.network = {
+            "awsvpcConfiguration": {"subnets": self.subnets, "securityGroups": [self.sg], "assignPublicIp": "DISABLED"}
+        }
+        self.env = env
+
+    def task_definition(self, family: str, image: str, containers: list[dict[str, Any]] | None = None) -> str:
+        # Fargate with task-level cpu/memory only: no container memory (moto 5.2.5 alone
+        # answers RunTask with a 500 for these).
+        cds = containers or [
+            {"name": "app", "image": image, "essential": True, "portMappings": [{"containerPort": 8080}]}
+        ]
+        return self.env.ecs.register_task_definition(
+            family=family,
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            containerDefinitions=cds,
+            tags=[{"key": "family", "value": family}],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    def create_service(self, name: str, td: str, desired: int, breaker: bool = True, rollback: bool = True, **extra: Any) -> dict[str, Any]:
+        return self.env.ecs.create_service(
+            cluster=self.cluster,
+            serviceName=name,
+            taskDefinition=td,
+            desiredCount=desired,
+            launchType="FARGATE",
+            networkConfiguration=self.network,
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": {"enable": breaker, "rollback": rollback},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
+            **extra,
+        )["service"]
+
+    def service(self, name: str) -> dict[str, Any]:
+        return self.env.ecs.describe_services(cluster=self.cluster, services=[name], include=["TAGS"])["services"][0]
+
+    def steady(self, name: str) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            s = self.service(name)
+            ds = s["deployments"]
+            return s if len(ds) == 1 and ds[0]["rolloutState"] == "COMPLETED" else None
+
+        return wait_for(done, ROLLOUT * 3 + 2, f"{name} to reach a steady state")
+
+    def service_tasks(self, name: str, status: str | None = None) -> list[dict[str, Any]]:
+        kwargs = {"desiredStatus": status} if status else {}
+        arns = self.env.ecs.list_tasks(cluster=self.cluster, serviceName=name, **kwargs)["taskArns"]
+        if not arns:
+            return []
+        return self.env.ecs.describe_tasks(cluster=self.cluster, tasks=arns, include=["TAGS"])["tasks"]
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def check_control_api(env: Env, infra: Infra) -> None:
+    eq(env.ok("GET", "/_slipway/config"), {"rollout_seconds": 1.0, "task_seconds": 0.5}, "default config")
+    eq(env.ok("POST", "/_slipway/config", {"task_seconds": 2}), {"rollout_seconds": 1.0, "task_seconds": 2.0}, "partial config update")
+    eq(env.control("POST", "/_slipway/config", {"rollout_secs": 1})[0], 400, "unknown config field")
+    eq(env.control("POST", "/_slipway/config", {"rollout_seconds": "fast"})[0], 400, "config field of the wrong type")
+    eq(env.control("POST", "/_slipway/config", {"rollout_seconds": -1})[0], 400, "negative duration")
+    eq(env.control("POST", "/_slipway/config", b"{not json")[0], 400, "invalid JSON")
+    eq(env.control("GET", "/_slipway/nope")[0], 404, "unknown endpoint")
+    eq(env.control("GET", "/_slipway/reset")[0], 405, "wrong method")
+    eq(env.control("POST", "/_slipway/fail-images", {})[0], 400, "fail-images without a pattern")
+    eq(env.control("POST", "/_slipway/task-exit", {"exit_code": 1})[0], 400, "task-exit without match")
+    eq(env.control("POST", "/_slipway/faults", {"operation": "ECS.ListClusters"})[0], 400, "fault with neither error nor delay")
+    eq(env.control("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 200})[0], 400, "fault with a success status")
+    env.ok("POST", "/_slipway/config", {"rollout_seconds": ROLLOUT, "task_seconds": TASK})
+
+
+def check_call_counting(env: Env, infra: Infra) -> None:
+    eq(env.ok("POST", "/_slipway/calls/reset"), {}, "calls/reset answer")
+    for _ in range(3):
+        env.ecs.describe_clusters(clusters=[infra.cluster])
+    env.ecs.list_clusters()
+    env.client("ecr").describe_repositories()
+    env.client("sts").get_caller_identity()
+    env.client("sts").get_caller_identity()
+    env.client("iam").list_roles()
+    env.client("elbv2").describe_target_groups(TargetGroupArns=[infra.target_group])
+    env.client("ec2").describe_vpcs()
+    env.client("logs").describe_log_groups()
+    eq(
+        env.ok("GET", "/_slipway/calls"),
+        {
+            "CloudWatchLogs.DescribeLogGroups": 1,
+            "EC2.DescribeVpcs": 1,
+            "ECR.DescribeRepositories": 1,
+            "ECS.DescribeClusters": 3,
+            "ECS.ListClusters": 1,
+            "ELBv2.DescribeTargetGroups": 1,
+            "IAM.ListRoles": 1,
+            "STS.GetCallerIdentity": 2,
+        },
+        "call counts",
+    )
+    # Reading the body for counting must not take it away from moto.
+    eq(env.client("sts").get_caller_identity()["Account"], ACCOUNT, "STS answers with the account")
+    env.ok("POST", "/_slipway/calls/reset")
+    eq(env.ok("GET", "/_slipway/calls"), {}, "counts after reset")
+
+
+def check_create_service(env: Env, infra: Infra) -> None:
+    td = infra.task_definition("web", "repo/web:v1")
+    created = infra.create_service(
+        "web",
+        td,
+        3,
+        loadBalancers=[{"targetGroupArn": infra.target_group, "containerName": "app", "containerPort": 8080}],
+        healthCheckGracePeriodSeconds=45,
+        enableExecuteCommand=True,
+        enableECSManagedTags=True,
+        propagateTags="SERVICE",
+        tags=[{"key": "team", "value": "platform"}],
+        platformVersion="1.4.0",
+    )
+    eq(len(created["deployments"]), 1, "deployments of a new service")
+    d = created["deployments"][0]
+    eq((d["status"], d["rolloutState"], d["runningCount"], d["taskDefinition"]), ("PRIMARY", "IN_PROGRESS", 0, td), "new deployment")
+    check(d["id"].startswith("ecs-svc/") and d["id"][8:].isdigit(), f"deployment id {d['id']}")
+    s = infra.service("web")
+    eq(
+        s["deploymentConfiguration"],
+        {"deploymentCircuitBreaker": {"enable": True, "rollback": True}, "maximumPercent": 200, "minimumHealthyPercent": 100},
+        "deploymentConfiguration",
+    )
+    eq(s["healthCheckGracePeriodSeconds"], 45, "healthCheckGracePeriodSeconds")
+    eq(s["enableExecuteCommand"], True, "enableExecuteCommand")
+    eq(s["enableECSManagedTags"], True, "enableECSManagedTags")
+    eq(s["propagateTags"], "SERVICE", "propagateTags")
+    eq(s["tags"], [{"key": "team", "value": "platform"}], "tags")
+    eq(s["loadBalancers"], [{"targetGroupArn": infra.target_group, "containerName": "app", "containerPort": 8080}], "loadBalancers")
+    eq(s["networkConfiguration"], infra.network, "networkConfiguration")
+    eq((s["launchType"], s["platformVersion"], s["taskDefinition"]), ("FARGATE", "1.4.0", td), "launch settings")
+    check("createdAt" in s, "service createdAt")
+
+    s = infra.steady("web")
+    d = s["deployments"][0]
+    eq((d["runningCount"], d["pendingCount"], s["runningCount"], s["pendingCount"]), (3, 0, 3, 0), "counts when steady")
+    eq(s["events"][0]["message"], "(service web) has reached a steady state.", "newest event")
+
+    tasks = infra.service_tasks("web")
+    eq(len(tasks), 3, "tasks of the service")
+    for t in tasks:
+        eq((t["group"], t["startedBy"], t["taskDefinitionArn"], t["lastStatus"]), ("service:web", d["id"], td, "RUNNING"), "service task")
+        eq(t["launchType"], "FARGATE", "task launch type")
+        tags = {x["key"]: x["value"] for x in t.get("tags", [])}
+        eq(tags, {"team": "platform", "aws:ecs:clusterName": infra.cluster, "aws:ecs:serviceName": "web"}, "task tags")
+        check(t["attachments"][0]["type"] == "ElasticNetworkInterface", "awsvpc task attachment")
+        eq([c["name"] for c in t["containers"]], ["app"], "task containers")
+
+    # Not broken: tags on task definitions and services, DescribeTaskDefinition include=TAGS.
+    env.ecs.tag_resource(resourceArn=s["serviceArn"], tags=[{"key": "extra", "value": "1"}])
+    tags = env.ecs.list_tags_for_resource(resourceArn=s["serviceArn"])["tags"]
+    check({"key": "extra", "value": "1"} in tags, f"service tags after TagResource: {tags}")
+    env.ecs.tag_resource(resourceArn=td, tags=[{"key": "sha", "value": "abc"}])
+    described = env.ecs.describe_task_definition(taskDefinition=td, include=["TAGS"])
+    check({"key": "sha", "value": "abc"} in described["tags"], f"task definition tags: {described['tags']}")
+    eq(described["taskDefinition"]["containerDefinitions"][0]["image"], "repo/web:v1", "task definition image")
+    # A second service's tasks are its own.
+    infra.create_service("worker", infra.task_definition("worker", "repo/worker:v1"), 1)
+    infra.steady("worker")
+    eq(len(infra.service_tasks("worker")), 1, "tasks of the other service")
+    eq(len(infra.service_tasks("web")), 3, "tasks of web still")
+    eq(len(env.ecs.list_tasks(cluster=infra.cluster)["taskArns"]), 4, "all running tasks of the cluster")
+    code, _, _ = error_code(lambda: env.ecs.list_tasks(cluster=infra.cluster, serviceName="nope"))
+    eq(code, "ServiceNotFoundException", "ListTasks for an unknown service")
+    cluster = env.ecs.describe_clusters(clusters=[infra.cluster])["clusters"][0]
+    eq((cluster["runningTasksCount"], cluster["activeServicesCount"]), (4, 2), "cluster counts")
+    code, _, _ = error_code(
+        lambda: env.ecs.create_service(cluster=infra.cluster, serviceName="nonet", taskDefinition=td, desiredCount=1, launchType="FARGATE")
+    )
+    eq(code, "InvalidParameterException", "awsvpc service without networkConfiguration")
+
+
+def check_rollout(env: Env, infra: Infra) -> None:
+    v1 = env.ecs.describe_services(cluster=infra.cluster, services=["web"])["services"][0]["taskDefinition"]
+    old_id = infra.service("web")["deployments"][0]["id"]
+    v2 = infra.task_definition("web", "repo/web:v2")
+    updated = env.ecs.update_service(cluster=infra.cluster, service="web", taskDefinition=v2)["service"]
+    started = time.monotonic()
+    ds = updated["deployments"]
+    eq([(d["status"], d["taskDefinition"]) for d in ds], [("PRIMARY", v2), ("ACTIVE", v1)], "deployments right after UpdateService")
+    eq((ds[0]["rolloutState"], ds[0]["runningCount"], ds[1]["runningCount"]), ("IN_PROGRESS", 0, 3), "counts right after UpdateService")
+    eq(ds[1]["id"], old_id, "the old deployment stays as ACTIVE")
+    check(ds[0]["id"] != old_id and ds[0]["id"].startswith("ecs-svc/"), "a new deployment id")
+    eq(updated["taskDefinition"], v2, "service taskDefinition is the PRIMARY's")
+
+    # Midway: the new deployment grows while the old one drains.
+    seen_midway = False
+    while time.monotonic() - started < ROLLOUT * 0.9:
+        s = infra.service("web")
+        ds = s["deployments"]
+        if len(ds) != 2:
+            break
+        new, old = ds
+        eq(new["runningCount"] + old["runningCount"], 3, "running tasks during the rollout")
+        eq(s["runningCount"], 3, "service runningCount during the rollout")
+        if 0 < new["runningCount"] < 3:
+            seen_midway = True
+            eq(new["rolloutState"], "IN_PROGRESS", "midway rollout state")
+            # The rollout moves on while we list: the new tasks are bracketed by two looks.
+            new_tasks = [t["taskDefinitionArn"] for t in infra.service_tasks("web")].count(v2)
+            after = infra.service("web")["deployments"][0]["runningCount"]
+            check(new["runningCount"] <= new_tasks <= after, f"new tasks midway: {new['runningCount']} <= {new_tasks} <= {after}")
+        time.sleep(0.05)
+    check(seen_midway, "saw the rollout midway")
+
+    s = infra.steady("web")
+    check(time.monotonic() - started >= ROLLOUT * 0.95, "the rollout took rollout_seconds")
+    d = s["deployments"][0]
+    eq((d["status"], d["taskDefinition"], d["runningCount"], s["runningCount"], s["taskDefinition"]), ("PRIMARY", v2, 3, 3, v2), "after the rollout")
+    eq(d["rolloutStateReason"], f"ECS deployment {d['id']} completed.", "rolloutStateReason")
+    tasks = infra.service_tasks("web")
+    eq([t["taskDefinitionArn"] for t in tasks], [v2] * 3, "running tasks after the rollout")
+    eq({t["startedBy"] for t in tasks}, {d["id"]}, "tasks started by the new deployment")
+    stopped = [t for t in infra.service_tasks("web", "STOPPED") if t["taskDefinitionArn"] == v1]
+    eq(len(stopped), 3, "old tasks stopped")
+    for t in stopped:
+        eq((t["lastStatus"], t["stopCode"]), ("STOPPED", "ServiceSchedulerInitiated"), "old task stop")
+        eq(t["stoppedReason"], f"Scaling activity initiated by (deployment {d['id']})", "old task stop reason")
+    messages = [e["message"] for e in s["events"]]
+    eq(messages[0], "(service web) has reached a steady state.", "newest event after the rollout")
+    eq(messages[1], f"(service web) (deployment {d['id']}) deployment completed.", "deployment completed event")
+    # Tasks start and stop one by one during the rollout, each with an event.
+    this_rollout = messages[2 : messages.index("(service web) has reached a steady state.", 1)]
+    started = sum(int(m.split()[4]) for m in this_rollout if m.startswith("(service web) has started"))
+    stopped_n = sum(int(m.split()[4]) for m in this_rollout if m.startswith("(service web) has stopped"))
+    eq((started, stopped_n), (3, 3), f"tasks started/stopped in the events {this_rollout}")
+
+
+def check_update_without_new_deployment(env: Env, infra: Infra) -> None:
+    before = infra.service("web")
+    dep_id = before["deployments"][0]["id"]
+    s = env.ecs.update_service(
+        cluster=infra.cluster,
+        service="web",
+        desiredCount=2,
+        deploymentConfiguration={"minimumHealthyPercent": 50},
+        healthCheckGracePeriodSeconds=90,
+    )["service"]
+    eq([d["id"] for d in s["deployments"]], [dep_id], "desiredCount alone keeps the deployment")
+    eq((s["desiredCount"], s["runningCount"], s["deployments"][0]["desiredCount"]), (2, 2, 2), "scaled in")
+    eq(
+        s["deploymentConfiguration"],
+        {"deploymentCircuitBreaker": {"enable": True, "rollback": True}, "maximumPercent": 200, "minimumHealthyPercent": 50},
+        "deploymentConfiguration merged",
+    )
+    eq(infra.service("web")["healthCheckGracePeriodSeconds"], 90, "healthCheckGracePeriodSeconds updated")
+    eq(len(infra.service_tasks("web")), 2, "tasks after scaling in")
+    # The same task definition again: no deployment; forceNewDeployment: a new one.
+    same = env.ecs.update_service(cluster=infra.cluster, service="web", taskDefinition=before["taskDefinition"])["service"]
+    eq([d["id"] for d in same["deployments"]], [dep_id], "same task definition keeps the deployment")
+    forced = env.ecs.update_service(cluster=infra.cluster, service="web", forceNewDeployment=True)["service"]
+    eq(len(forced["deployments"]), 2, "forceNewDeployment starts a deployment")
+    eq(forced["deployments"][0]["taskDefinition"], before["taskDefinition"], "forced deployment keeps the task definition")
+    infra.steady("web")
+
+
+def check_failure_with_rollback(env: Env, infra: Infra) -> None:
+    eq(env.ok("POST", "/_slipway/fail-images", {"pattern": ":broken"}), {"patterns": [":broken"]}, "fail pattern added")
+    good = infra.service("web")["taskDefinition"]
+    bad = infra.task_definition("web", "repo/web:broken")
+    s = env.ecs.update_service(cluster=infra.cluster, service="web", taskDefinition=bad)["service"]
+    failed_id = s["deployments"][0]["id"]
+    eq(s["deployments"][0]["rolloutState"], "IN_PROGRESS", "failing deployment starts IN_PROGRESS")
+
+    def rolled_back() -> dict[str, Any] | None:
+        s = infra.service("web")
+        return s if s["deployments"][0]["id"] != failed_id else None
+
+    s = wait_for(rolled_back, ROLLOUT * 2 + 2, "the circuit breaker to roll back")
+    ds = s["deployments"]
+    check(all(d["id"] != failed_id for d in ds), "the failed deployment is gone")
+    eq((ds[0]["status"], ds[0]["taskDefinition"], ds[0]["rolloutState"]), ("PRIMARY", good, "IN_PROGRESS"), "rollback deployment")
+    eq(s["taskDefinition"], good, "service taskDefinition during the rollback")
+    messages = [e["message"] for e in s["events"]]
+    check(
+        f"(service web) deployment {failed_id} deployment failed: tasks failed to start." in messages,
+        f"failure event in {messages}",
+    )
+    failed_tasks = [t for t in infra.service_tasks("web", "STOPPED") if t["taskDefinitionArn"] == bad]
+    check(len(failed_tasks) >= 1, "failed launches are STOPPED tasks")
+    for t in failed_tasks:
+        eq(t["stopCode"], "TaskFailedToStart", "failed task stopCode")
+        check(t["stoppedReason"].startswith("CannotPullContainerError"), f"failed task reason {t['stoppedReason']}")
+    s = infra.steady("web")
+    eq((s["taskDefinition"], s["runningCount"], s["deployments"][0]["taskDefinition"]), (good, 2, good), "after the rollback")
+    eq([t["taskDefinitionArn"] for t in infra.service_tasks("web")], [good] * 2, "tasks after the rollback")
+
+
+def check_failure_without_breaker(env: Env, infra: Infra) -> None:
+    good = infra.task_definition("api", "repo/api:v1")
+    bad = infra.task_definition("api", "repo/api:broken")
+    infra.create_service("api", good, 2, breaker=False, rollback=False)
+    infra.steady("api")
+    s = env.ecs.update_service(cluster=infra.cluster, service="api", taskDefinition=bad)["service"]
+    failed_id = s["deployments"][0]["id"]
+
+    def failed() -> dict[str, Any] | None:
+        s = infra.service("api")
+        return s if s["deployments"][0]["rolloutState"] == "FAILED" else None
+
+    s = wait_for(failed, ROLLOUT * 2 + 2, "the deployment to fail")
+    time.sleep(ROLLOUT * 1.2)  # and it stays failed
+    s = infra.service("api")
+    primary, active = s["deployments"]
+    eq((primary["id"], primary["status"], primary["rolloutState"], primary["runningCount"]), (failed_id, "PRIMARY", "FAILED", 0), "failed PRIMARY")
+    eq(primary["rolloutStateReason"], "ECS deployment circuit breaker: tasks failed to start.", "failure reason")
+    check(primary["failedTasks"] > 0, "failedTasks > 0")
+    eq((active["status"], active["taskDefinition"], active["runningCount"]), ("ACTIVE", good, 2), "the old tasks keep running")
+    eq(s["taskDefinition"], bad, "service taskDefinition is the failed PRIMARY's")
+    check(
+        f"(service api) deployment {failed_id} deployment failed: tasks failed to start." == s["events"][0]["message"],
+        f"newest event {s['events'][0]}",
+    )
+    # A first deployment that fails has nothing to roll back to, breaker or not.
+    infra.create_service("born-broken", bad, 1)
+    s = wait_for(lambda: (lambda s: s if s["deployments"][0]["rolloutState"] == "FAILED" else None)(infra.service("born-broken")), ROLLOUT * 2 + 2, "born-broken to fail")
+    eq((len(s["deployments"]), s["runningCount"], s["taskDefinition"]), (1, 0, bad), "a failed first deployment stays")
+
+
+def check_fail_images_endpoint(env: Env, infra: Infra) -> None:
+    env.ok("POST", "/_slipway/fail-images", {"pattern": "other"})
+    eq(env.ok("GET", "/_slipway/fail-images"), {"patterns": [":broken", "other"]}, "fail patterns")
+    eq(env.ok("DELETE", "/_slipway/fail-images"), {"patterns": []}, "fail patterns cleared")
+    # Without the pattern the same image deploys.
+    bad = infra.service("api")["taskDefinition"]
+    env.ecs.update_service(cluster=infra.cluster, service="api", forceNewDeployment=True)
+    s = infra.steady("api")
+    eq((s["taskDefinition"], s["runningCount"]), (bad, 2), "the image deploys once no pattern matches")
+
+
+def check_run_task(env: Env, infra: Infra) -> None:
+    env.ok("POST", "/_slipway/config", {"task_seconds": TASK})
+    td = infra.task_definition(
+        "jobs",
+        "",
+        containers=[
+            {"name": "app", "image": "repo/jobs:v1", "essential": True, "command": ["serve"]},
+            {"name": "sidecar", "image": "repo/sidecar:v1", "essential": False},
+        ],
+    )
+    rules = env.ok("POST", "/_slipway/task-exit", {"match": "migrate up", "exit_code": 3, "reason": "Essential container in task exited"})
+    eq(rules, {"rules": [{"match": "migrate up", "exit_code": 3, "reason": "Essential container in task exited"}]}, "task-exit rules")
+    env.ok("POST", "/_slipway/task-exit", {"match": "repo/tool", "exit_code": 2, "reason": "tool failed"})
+
+    def run(command: list[str] | None, td_arn: str = td) -> dict[str, Any]:
+        overrides = {"containerOverrides": [{"name": "app", "command": command}]} if command else {}
+        r = env.ecs.run_task(
+            cluster=infra.cluster,
+            taskDefinition=td_arn,
+            launchType="FARGATE",
+            startedBy="slipway-migrate",
+            networkConfiguration=infra.network,
+            overrides=overrides,
+        )
+        eq(r["failures"], [], "RunTask failures")
+        return r["tasks"][0]
+
+    def describe(arn: str) -> dict[str, Any]:
+        return env.ecs.describe_tasks(cluster=infra.cluster, tasks=[arn])["tasks"][0]
+
+    migrate = run(["bin/migrate", "up"])
+    t0 = time.monotonic()
+    eq((migrate["lastStatus"], migrate["desiredStatus"]), ("PROVISIONING", "RUNNING"), "RunTask answer")
+    eq([c["name"] for c in migrate["containers"]], ["app", "sidecar"], "one container per definition")
+    plain = run(None)
+    tool = run(None, infra.task_definition("tool", "repo/tool:v3"))
+
+    order = ["PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED"]
+    seen = []
+    while True:
+        t = describe(migrate["taskArn"])
+        if not seen or seen[-1] != t["lastStatus"]:
+            seen.append(t["lastStatus"])
+        if t["lastStatus"] == "RUNNING":
+            eq([c["lastStatus"] for c in t["containers"]], ["RUNNING", "RUNNING"], "containers while running")
+            check(all("exitCode" not in c for c in t["containers"]), "no exit code while running")
+            listed = env.ecs.list_tasks(cluster=infra.cluster, startedBy="slipway-migrate")["taskArns"]
+            # Still desired RUNNING after the listing, so it was when listed (status only moves on).
+            if describe(migrate["taskArn"])["desiredStatus"] == "RUNNING":
+                check(t["taskArn"] in listed, f"a running one-off task is listed: {t['taskArn']} in {listed}")
+        if t["lastStatus"] == "STOPPED":
+            break
+        check(time.monotonic() - t0 < TASK * 3 + 2, f"task stuck in {t['lastStatus']}")
+        time.sleep(0.05)
+    check(time.monotonic() - t0 >= TASK * 0.95, "the task took task_seconds")
+    check(seen[0] in ("PROVISIONING", "PENDING") and seen[-1] == "STOPPED", f"status sequence {seen}")
+    check("RUNNING" in seen, f"saw RUNNING in {seen}")
+    eq([s for s in order if s in seen], seen, "statuses in lifecycle order")
+    eq({c["name"]: c.get("exitCode") for c in t["containers"]}, {"app": 3, "sidecar": 0}, "exit codes (rule on the command override)")
+    eq((t["stopCode"], t["stoppedReason"], t["desiredStatus"]), ("EssentialContainerExited", "Essential container in task exited", "STOPPED"), "stopped task")
+    for field in ("createdAt", "startedAt", "stoppingAt", "stoppedAt"):
+        check(field in t, f"stopped task has {field}")
+    check(t["stoppedAt"] >= t["startedAt"] >= t["createdAt"], "timestamps in order")
+    eq((t["cpu"], t["memory"]), ("256", "512"), "task cpu/memory")
+
+    p = wait_for(lambda: (lambda t: t if t["lastStatus"] == "STOPPED" else None)(describe(plain["taskArn"])), TASK * 3 + 2, "the plain task to stop")
+    eq({c["name"]: c.get("exitCode") for c in p["containers"]}, {"app": 0, "sidecar": 0}, "default exit codes")
+    eq(p["stoppedReason"], "Essential container in task exited", "default stop reason")
+    tl = wait_for(lambda: (lambda t: t if t["lastStatus"] == "STOPPED" else None)(describe(tool["taskArn"])), TASK * 3 + 2, "the tool task to stop")
+    eq((tl["containers"][0]["exitCode"], tl["stoppedReason"]), (2, "tool failed"), "rule matched on the image")
+
+    listed = env.ecs.list_tasks(cluster=infra.cluster, startedBy="slipway-migrate")["taskArns"]
+    eq(listed, [], "stopped tasks are not listed by default")
+    stopped = env.ecs.list_tasks(cluster=infra.cluster, startedBy="slipway-migrate", desiredStatus="STOPPED")["taskArns"]
+    eq(sorted(stopped), sorted([migrate["taskArn"], plain["taskArn"], tool["taskArn"]]), "desiredStatus=STOPPED lists them")
+
+    eq(len(env.ok("DELETE", "/_slipway/task-exit")["rules"]), 0, "task-exit rules cleared")
+    again = run(["bin/migrate", "up"])
+    env.ok("POST", "/_slipway/config", {"task_seconds": 30})
+    long = run(["sleep"])
+    env.ecs.stop_task(cluster=infra.cluster, task=long["taskArn"], reason="cancelled")
+    t = describe(long["taskArn"])
+    eq((t["lastStatus"], t["stopCode"], t["stoppedReason"]), ("STOPPED", "UserInitiated", "cancelled"), "StopTask")
+    env.ok("POST", "/_slipway/config", {"task_seconds": TASK})
+    t = wait_for(lambda: (lambda t: t if t["lastStatus"] == "STOPPED" else None)(describe(again["taskArn"])), TASK * 3 + 2, "again to stop")
+    eq(t["containers"][0]["exitCode"], 0, "exit code once the rule is cleared")
+
+
+def check_odds_and_ends(env: Env, infra: Infra) -> None:
+    ec2 = env.client("ec2")
+    # StopTask on a service task: the service replaces it.
+    victim = infra.service_tasks("worker")[0]
+    env.ecs.stop_task(cluster=infra.cluster, task=victim["taskArn"], reason="poke")
+    tasks = infra.service_tasks("worker")
+    eq(len(tasks), 1, "the service keeps its desired count")
+    check(tasks[0]["taskArn"] != victim["taskArn"], "a replacement task")
+    stopped = env.ecs.describe_tasks(cluster=infra.cluster, tasks=[victim["taskArn"]])["tasks"][0]
+    eq((stopped["lastStatus"], stopped["stopCode"], stopped["stoppedReason"]), ("STOPPED", "UserInitiated", "poke"), "stopped service task")
+    # A stopped task's network interface is gone; a running one's exists.
+    def eni(task: dict[str, Any]) -> str:
+        return next(d["value"] for d in task["attachments"][0]["details"] if d["name"] == "networkInterfaceId")
+
+    enis = {n["NetworkInterfaceId"] for n in ec2.describe_network_interfaces()["NetworkInterfaces"]}
+    check(eni(stopped) not in enis and eni(tasks[0]) in enis, "ENIs follow the tasks")
+    # DeleteService stops the tasks; the service is INACTIVE and cannot be updated.
+    env.ecs.delete_service(cluster=infra.cluster, service="worker", force=True)
+    eq(infra.service_tasks("worker"), [], "no tasks after DeleteService")
+    eq(infra.service("worker")["status"], "INACTIVE", "deleted service")
+    listed = env.ecs.list_services(cluster=infra.cluster)["serviceArns"]
+    check(not any(a.endswith("/worker") for a in listed), f"ListServices leaves out deleted services: {listed}")
+    code, _, _ = error_code(lambda: env.ecs.update_service(cluster=infra.cluster, service="worker", desiredCount=1))
+    eq(code, "ServiceNotActiveException", "UpdateService of a deleted service")
+    # awsvpc tasks in a VPC without DNS hostnames (moto alone answers 500).
+    vpc = ec2.create_vpc(CidrBlock="10.70.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.70.1.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName="nodns", Description="nodns", VpcId=vpc)["GroupId"]
+    r = env.ecs.run_task(
+        cluster=infra.cluster,
+        taskDefinition=infra.task_definition("nodns", "repo/nodns:v1"),
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
+    )
+    eq(r["tasks"][0]["lastStatus"], "PROVISIONING", "RunTask without DNS hostnames")
+    eq(r["tasks"][0]["availabilityZone"], f"{REGION}a", "task availability zone from its subnet")
+
+
+def check_faults(env: Env, infra: Infra) -> None:
+    once = lambda name, **kw: env.client(name, retries=1, **kw)  # noqa: E731
+    env.ok("POST", "/_slipway/calls/reset")
+    faults = env.ok("POST", "/_slipway/faults", {"operation": "ECS.DescribeServices", "count": 2, "status": 400, "code": "ThrottlingException"})
+    eq(len(faults["faults"]), 1, "pending faults")
+    for i in range(2):
+        code, status, headers = error_code(lambda: once("ecs").describe_services(cluster=infra.cluster, services=["web"]))
+        eq((code, status, headers.get("x-amzn-errortype")), ("ThrottlingException", 400, "ThrottlingException"), f"throttled call {i + 1}")
+    eq(once("ecs").describe_services(cluster=infra.cluster, services=["web"])["services"][0]["serviceName"], "web", "third call answers")
+    eq(env.ok("GET", "/_slipway/faults"), {"faults": []}, "faults used up")
+    eq(env.ok("GET", "/_slipway/calls").get("ECS.DescribeServices"), 3, "faulted calls are counted")
+
+    # The SDK's own retries get through a fault shorter than its attempts.
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListServices", "count": 2, "status": 500, "code": "InternalFailure"})
+    env.ok("POST", "/_slipway/calls/reset")
+    eq(len(env.client("ecs", retries=3).list_services(cluster=infra.cluster)["serviceArns"]), 3, "retried through two 500s")
+    eq(env.ok("GET", "/_slipway/calls"), {"ECS.ListServices": 3}, "three attempts counted")
+
+    # Each protocol's wire format.
+    env.ok("POST", "/_slipway/faults", {"operation": "STS.GetCallerIdentity", "status": 503, "code": "ServiceUnavailable"})
+    eq(error_code(lambda: once("sts").get_caller_identity())[:2], ("ServiceUnavailable", 503), "query protocol (STS) 503")
+    env.ok("POST", "/_slipway/faults", {"operation": "ELBv2.DescribeTargetGroups", "code": "Throttling"})
+    eq(error_code(lambda: once("elbv2").describe_target_groups())[:2], ("Throttling", 400), "query protocol (ELBv2) throttling")
+    env.ok("POST", "/_slipway/faults", {"operation": "IAM.GetRole", "status": 500})
+    eq(error_code(lambda: once("iam").get_role(RoleName="x"))[:2], ("InternalFailure", 500), "query protocol (IAM) default code")
+    env.ok("POST", "/_slipway/faults", {"operation": "EC2.DescribeVpcs", "status": 500, "code": "InternalError"})
+    eq(error_code(lambda: once("ec2").describe_vpcs())[:2], ("InternalError", 500), "ec2 protocol")
+    env.ok("POST", "/_slipway/faults", {"operation": "ECR.DescribeRepositories", "code": "ServiceUnavailable"})
+    eq(error_code(lambda: once("ecr").describe_repositories())[:2], ("ServiceUnavailable", 503), "awsJson (ECR), status from the code")
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.*", "status": 400, "code": "AccessDeniedException", "message": "nope"})
+    try:
+        once("ecs").list_clusters()
+        raise AssertionError("expected an error")
+    except ClientError as e:
+        eq((e.response["Error"]["Code"], e.response["Error"]["Message"]), ("AccessDeniedException", "nope"), "wildcard fault with message")
+
+    # Delays: a client with a shorter read timeout gives up; the server still answers later.
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "delay_seconds": 1.5, "count": 1})
+    t0 = time.monotonic()
+    try:
+        once("ecs", read_timeout=0.5).list_clusters()
+        raise AssertionError("expected a read timeout")
+    except ReadTimeoutError:
+        pass
+    check(time.monotonic() - t0 < 1.4, "the client timed out before the delay ended")
+    t0 = time.monotonic()
+    once("ecs").list_clusters()
+    check(time.monotonic() - t0 < 1.0, "the next call is not delayed")
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "delay_seconds": 0.7})
+    t0 = time.monotonic()
+    eq(len(once("ecs").list_clusters()["clusterArns"]), 1, "a delayed call still answers")
+    check(time.monotonic() - t0 >= 0.7, "the call was delayed")
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "delay_seconds": 0.3, "status": 503})
+    t0 = time.monotonic()
+    eq(error_code(lambda: once("ecs").list_clusters())[:2], ("ServiceUnavailable", 503), "delay then error")
+    check(time.monotonic() - t0 >= 0.3, "delayed error")
+
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 500, "count": 5})
+    eq(len(env.ok("GET", "/_slipway/faults")["faults"]), 1, "pending fault listed")
+    eq(env.ok("GET", "/_slipway/faults")["faults"][0]["count"], 5, "pending fault count")
+    eq(env.ok("DELETE", "/_slipway/faults"), {"faults": []}, "faults cleared")
+    once("ecs").list_clusters()
+
+
+def check_reset(env: Env, infra: Infra) -> None:
+    env.ok("POST", "/_slipway/config", {"rollout_seconds": 9})
+    env.ok("POST", "/_slipway/fail-images", {"pattern": "x"})
+    env.ok("POST", "/_slipway/task-exit", {"match": "x"})
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 500})
+    eq(env.ok("POST", "/_slipway/reset"), {"reset": True}, "reset answer")
+    eq(env.ok("GET", "/_slipway/calls"), {}, "calls after reset")
+    eq(env.ok("GET", "/_slipway/config"), {"rollout_seconds": 1.0, "task_seconds": 0.5}, "config after reset")
+    eq(env.ok("GET", "/_slipway/fail-images"), {"patterns": []}, "fail images after reset")
+    eq(env.ok("GET", "/_slipway/task-exit"), {"rules": []}, "task-exit after reset")
+    eq(env.ok("GET", "/_slipway/faults"), {"faults": []}, "faults after reset")
+    eq(env.ecs.list_clusters()["clusterArns"], [], "moto state after reset")
+    # Everything still works from scratch (the realistic backend is rebuilt by moto).
+    fresh = Infra(env, cluster="after-reset")
+    fresh.create_service("web", fresh.task_definition("web", "repo/web:v1"), 1)
+    eq(fresh.steady("web")["runningCount"], 1, "a service after reset")
+
+
+def check_parent_death(env: Env, infra: Infra) -> None:
+    # A parent that starts the emulator and is then killed: the emulator must exit by itself.
+    port = free_port()
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"p = subprocess.Popen([sys.executable, {EMULATOR!r}, '--port', '{port}'], stdout=subprocess.PIPE, text=True)\n"
+            "print(p.pid, flush=True); p.stdout.readline(); print('up', flush=True); time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child = int(parent.stdout.readline())  # type: ignore[union-attr]
+    eq(parent.stdout.readline().strip(), "up", "the child emulator started")  # type: ignore[union-attr]
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie (exited, not reaped by init yet) counts as gone.
+        with open(f"/proc/{child}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+
+    try:
+        wait_for(gone, 5, "the orphaned emulator to exit", interval=0.1)
+    except AssertionError:
+        os.kill(child, signal.SIGKILL)  # leave nothing behind
+        raise
+
+
+CHECKS = [
+    check_control_api,
+    check_call_counting,
+    check_create_service,
+    check_rollout,
+    check_update_without_new_deployment,
+    check_failure_with_rollback,
+    check_failure_without_breaker,
+    check_fail_images_endpoint,
+    check_run_task,
+    check_odds_and_ends,
+    check_faults,
+    check_reset,
+    check_parent_death,
+]
+
+
+def main() -> int:
+    port = free_port()
+    with tempfile.NamedTemporaryFile("w+", prefix="emulator-", suffix=".log") as log:
+        proc = start_emulator(port, log)
+        failures = 0
+        try:
+            env = Env(f"http://127.0.0.1:{port}")
+            env.ecs.list_clusters()  # warm up: moto loads backends lazily
+            infra = Infra(env)
+            # In order: later checks build on the services and settings of earlier ones.
+            for fn in CHECKS:
+                name = fn.__name__.removeprefix("check_")
+                t0 = time.monotonic()
+                try:
+                    fn(env, infra)
+                    print(f"ok    {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+                except Exception:
+                    failures += 1
+                    print(f"FAIL  {name}\n{traceback.format_exc()}", flush=True)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            if failures:
+                log.seek(0)
+                errors = [line for line in log.read().splitlines() if "HTTP/1.1\" 200" not in line]
+                print("emulator stderr (without 200 lines):\n" + "\n".join(errors[-60:]))
+        print(f"{len(CHECKS) - failures} passed, {failures} failed")
+        return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,621 @@
+//! The rollout engine on the emulator (with its ECS realism: rollouts that progress and fail,
+//! one-off tasks with chosen exit codes): deploy, unchanged deploys, refusals, rollbacks to the
+//! last known-good revision, smoke failures, migrations, promote, status, and concurrency.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::support::Stage;
+
+/// Quick rollouts: what the tests wait for is the engine, not the clock.
+async fn fast(stage: &Stage) {
+    stage
+        .emu
+        .control(
+            "/_slipway/config",
+            json!({"rollout_seconds": 0.3, "task_seconds": 0.2}),
+        )
+        .await;
+}
+
+fn states(report: &Value) -> Vec<String> {
+    report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["service"].as_str().unwrap(),
+                s["rolled_back_to"]
+                    .as_str()
+                    .or(s["deployed"].as_str())
+                    .map_or("-", |a| a.rsplit('/').next().unwrap())
+            )
+        })
+        .collect()
+}
+
+/// Calls that change something in AWS.
+fn mutations(calls: &std::collections::BTreeMap<String, u64>) -> Vec<String> {
+    calls
+        .keys()
+        .filter(|k| {
+            let op = k.split('.').nth(1).unwrap_or("");
+            !(op.starts_with("Describe")
+                || op.starts_with("List")
+                || op.starts_with("Get")
+                || op.starts_with("BatchGet"))
+        })
+        .cloned()
+        .collect()
+}
+
+/// A local HTTP server answering every request with the status in `status`.
+fn smoke_server(status: Arc<AtomicU16>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let code = status.load(Ordering::SeqCst);
+            let body = if code == 200 { "ok" } else { "boom" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+async fn deploy_cleanly(envs_dir: &'static str) {
+    let stage = Stage::up_with(envs_dir, "staging", &["v1", "v2"], None).await;
+    fast(&stage).await;
+    let (code, r, err) = stage.deploy("v1", &["--no-smoke"]);
+    assert_eq!(code, 0, "{envs_dir}: {err}\n{r:#}");
+    assert_eq!(r["status"], "succeeded");
+    assert!(
+        r["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["settled"]["state"] == "stable"),
+        "{r:#}"
+    );
+
+    // The same tag again registers and updates nothing.
+    stage.emu.control("/_slipway/calls/reset", json!({})).await;
+    let (code, r, err) = stage.deploy("v1", &["--no-smoke"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(r["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["registered"] == false && s["updated"] == false));
+    assert_eq!(
+        mutations(&stage.emu.calls().await),
+        Vec::<String>::new(),
+        "an unchanged deploy changed something"
+    );
+
+    let (code, r, err) = stage.deploy("v2", &["--no-smoke"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        states(&r).iter().all(|s| s.ends_with(":2")),
+        "{:?}",
+        states(&r)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_scr_platform() {
+    deploy_cleanly("envs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_specboard() {
+    deploy_cleanly("examples/specboard/envs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_change_nothing() {
+    // The emulator answers as another account than the environment's.
+    let stage = Stage::up_with("envs", "staging", &["v1"], Some("999999999999")).await;
+    fast(&stage).await;
+    stage.emu.control("/_slipway/calls/reset", json!({})).await;
+    let (code, r, _) = stage.deploy("v1", &[]);
+    assert_eq!(code, 3, "{r:#}");
+    assert!(
+        r["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("refusing to touch the wrong account"),
+        "{r:#}"
+    );
+    assert_eq!(mutations(&stage.emu.calls().await), Vec::<String>::new());
+
+    let stage = Stage::up_with("envs", "staging", &["v1"], None).await;
+    fast(&stage).await;
+    stage.emu.control("/_slipway/calls/reset", json!({})).await;
+    let (code, r, _) = stage.deploy("missing-tag", &[]);
+    assert_eq!(code, 1, "{r:#}");
+    let problems = r["problems"].to_string();
+    for repo in ["scr-api", "scr-web", "scr-ai-gateway"] {
+        assert!(
+            problems.contains(&format!("{repo}:missing-tag does not exist in ECR")),
+            "{problems}"
+        );
+    }
+    assert_eq!(mutations(&stage.emu.calls().await), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_rollout_goes_back_to_the_last_healthy_revision() {
+    let stage = Stage::up_with("envs", "staging", &["v1", "v2", "v3"], None).await;
+    fast(&stage).await;
+    let (code, _, err) = stage.deploy("v1", &["--no-smoke", "--service", "api"]);
+    assert_eq!(code, 0, "{err}");
+    // Someone points the service at a revision slipway never proved healthy (:2).
+    let ecs = &stage.clients.ecs;
+    let live = slipway::aws::ecs::describe_services(ecs, &stage.cluster(), &["api".to_string()])
+        .await
+        .unwrap();
+    let (_, mut td) =
+        slipway::aws::ecs::describe_task_definition(ecs, &live.found[0].task_definition)
+            .await
+            .unwrap();
+    td.container_definitions[0].image = td.container_definitions[0].image.replace(":v1", ":v2");
+    let manual = slipway::aws::ecs::register_task_definition(ecs, &td)
+        .await
+        .unwrap();
+    assert!(manual.arn.ends_with(":2"));
+    slipway::aws::ecs::update_service(ecs, &stage.cluster(), "api", &manual.arn)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+
+    // v3 fails as the circuit breaker reports it.
+    stage
+        .emu
+        .control("/_slipway/fail-images", json!({"pattern": ":v3"}))
+        .await;
+    let (code, r, err) = stage.deploy("v3", &["--no-smoke", "--service", "api"]);
+    assert_eq!(code, 4, "{err}\n{r:#}");
+    assert_eq!(r["status"], "rolled_back");
+    let api = &r["services"][0];
+    assert!(api["deployed"].as_str().unwrap().ends_with(":3"));
+    assert!(
+        api["rolled_back_to"]
+            .as_str()
+            .unwrap()
+            .ends_with("scr-staging-api:1"),
+        "back to the last healthy revision, not revision - 1: {api:#}"
+    );
+    assert!(r["rollback_started_after_secs"].as_f64().unwrap() < 5.0);
+    assert!(
+        err.contains("circuit breaker")
+            || r["problems"]
+                .to_string()
+                .contains("rolled the deployment back"),
+        "{r:#}"
+    );
+
+    // The live revision is active, never deregistered.
+    let live = slipway::aws::ecs::describe_services(ecs, &stage.cluster(), &["api".to_string()])
+        .await
+        .unwrap();
+    assert!(live.found[0].task_definition.ends_with("scr-staging-api:1"));
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(&live.found[0].task_definition)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        td.task_definition().unwrap().status().unwrap().as_str(),
+        "ACTIVE"
+    );
+
+    // `rollback` with nothing newer healthy stays; `--to 2` moves to the manual revision.
+    let out = stage
+        .slipway()
+        .args([
+            "--format",
+            "json",
+            "rollback",
+            "--env",
+            "staging",
+            "--service",
+            "api",
+            "--to",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["services"][0]["rolled_back_to"]
+        .as_str()
+        .unwrap()
+        .ends_with(":2"));
+    let out = stage
+        .slipway()
+        .args([
+            "--format",
+            "json",
+            "rollback",
+            "--env",
+            "staging",
+            "--service",
+            "api",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["services"][0]["rolled_back_to"]
+            .as_str()
+            .unwrap()
+            .ends_with(":1"),
+        "{r:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_smoke_failure_rolls_back() {
+    let stage = Stage::up_with("envs", "staging", &["v1", "v2"], None).await;
+    fast(&stage).await;
+    let status = Arc::new(AtomicU16::new(200));
+    let url = smoke_server(status.clone());
+    let (code, r, err) = stage.deploy("v1", &["--smoke-base-url", &url]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert!(
+        r["smoke"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passed"] == true),
+        "{r:#}"
+    );
+    assert!(!r["smoke"].as_array().unwrap().is_empty());
+
+    status.store(500, Ordering::SeqCst);
+    let (code, r, err) = stage.deploy("v2", &["--smoke-base-url", &url, "--smoke-timeout", "3s"]);
+    assert_eq!(code, 4, "{err}\n{r:#}");
+    let failed: Vec<&Value> = r["smoke"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert!(!failed.is_empty());
+    assert!(
+        failed[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("answered 500"),
+        "{r:#}"
+    );
+    assert!(
+        states(&r).iter().all(|s| s.ends_with(":1")),
+        "{:?}",
+        states(&r)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_migration_stops_before_any_service_changes() {
+    let stage = Stage::up_with("envs", "staging", &["v1", "v2"], None).await;
+    fast(&stage).await;
+    let (code, _, err) = stage.deploy("v1", &["--no-smoke"]);
+    assert_eq!(code, 0, "{err}");
+    stage
+        .emu
+        .control("/_slipway/task-exit", json!({"match": "alembic", "exit_code": 3, "reason": "Essential container in task exited"}))
+        .await;
+    stage.emu.control("/_slipway/calls/reset", json!({})).await;
+    let (code, r, err) = stage.deploy("v2", &["--no-smoke"]);
+    assert_eq!(code, 1, "{err}\n{r:#}");
+    assert_eq!(r["status"], "migration_failed");
+    assert!(
+        r["problems"][0].as_str().unwrap().contains("api exited 3"),
+        "{r:#}"
+    );
+    assert!(r["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("Essential container in task exited"));
+    let calls = stage.emu.calls().await;
+    assert!(!calls.contains_key("ECS.UpdateService"), "{calls:?}");
+    assert!(calls.contains_key("ECS.RunTask"));
+
+    // `migrate run` alone reports the same failure.
+    let out = stage
+        .slipway()
+        .args(["migrate", "run", "--env", "staging", "--tf-outputs"])
+        .arg(&stage.outputs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("api exited 3"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promote_retags_without_rebuild_and_deploys() {
+    let stage = Stage::up_with("examples/specboard/envs", "staging", &["v1"], None).await;
+    fast(&stage).await;
+    let (code, _, err) = stage.deploy("v1", &["--no-smoke"]);
+    assert_eq!(code, 0, "{err}");
+    // Production runs from staging's repositories (its Terraform reads them as data sources).
+    let prod_outputs = stage.add_env("production", &[]);
+    let mut prod: Value = serde_json::from_slice(&std::fs::read(&prod_outputs).unwrap()).unwrap();
+    let staging: Value = serde_json::from_slice(&std::fs::read(&stage.outputs).unwrap()).unwrap();
+    prod["ecr_repository_urls"] = staging["ecr_repository_urls"].clone();
+    std::fs::write(&prod_outputs, prod.to_string()).unwrap();
+
+    let digest = |tag: &str| {
+        let ecr = stage.clients.ecr.clone();
+        let tag = tag.to_string();
+        async move {
+            ecr.describe_images()
+                .repository_name("doc-platform-api")
+                .image_ids(
+                    aws_sdk_ecr::types::ImageIdentifier::builder()
+                        .image_tag(tag)
+                        .build(),
+                )
+                .send()
+                .await
+                .ok()
+                .and_then(|o| {
+                    o.image_details()
+                        .first()
+                        .and_then(|d| d.image_digest().map(str::to_string))
+                })
+        }
+    };
+    assert!(digest("release-1.4.0").await.is_none());
+    let out = stage
+        .slipway()
+        .args([
+            "--format",
+            "json",
+            "promote",
+            "--from",
+            "staging",
+            "--to",
+            "production",
+            "--image-tag",
+            "v1",
+            "--as",
+            "release-1.4.0",
+            "--no-smoke",
+        ])
+        .arg("--from-tf-outputs")
+        .arg(&stage.outputs)
+        .arg("--tf-outputs")
+        .arg(&prod_outputs)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("re-tagged"), "{err}");
+    assert_eq!(
+        digest("release-1.4.0").await,
+        digest("v1").await,
+        "the same bytes, no rebuild"
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["environment"], "production");
+    assert_eq!(r["status"], "succeeded");
+
+    // Promoting again finds the tag in place.
+    let out = stage
+        .slipway()
+        .args([
+            "promote",
+            "--from",
+            "staging",
+            "--to",
+            "production",
+            "--image-tag",
+            "v1",
+            "--as",
+            "release-1.4.0",
+            "--no-smoke",
+        ])
+        .arg("--from-tf-outputs")
+        .arg(&stage.outputs)
+        .arg("--tf-outputs")
+        .arg(&prod_outputs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already points at"));
+
+    // A tag that was never built in staging cannot be promoted.
+    let out = stage
+        .slipway()
+        .args([
+            "promote",
+            "--from",
+            "staging",
+            "--to",
+            "production",
+            "--image-tag",
+            "never-built",
+            "--no-smoke",
+        ])
+        .arg("--from-tf-outputs")
+        .arg(&stage.outputs)
+        .arg("--tf-outputs")
+        .arg(&prod_outputs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist in \"staging\""));
+
+    // status: which version runs where.
+    let out = stage
+        .slipway()
+        .args(["--format", "json", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    insta::with_settings!({ filters => vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r#""git_sha": "[0-9a-f]{40}""#, r#""git_sha": "[SHA]""#),
+    ]}, {
+        insta::assert_json_snapshot!("status", rows);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_deploy_while_one_rolls_is_refused_and_ctrl_c_rolls_back() {
+    let stage = Stage::up_with("envs", "staging", &["v1", "v2"], None).await;
+    fast(&stage).await;
+    let (code, _, err) = stage.deploy("v1", &["--no-smoke"]);
+    assert_eq!(code, 0, "{err}");
+    stage
+        .emu
+        .control("/_slipway/config", json!({"rollout_seconds": 6.0}))
+        .await;
+    let mut first = stage
+        .slipway_process()
+        .args([
+            "--format",
+            "json",
+            "deploy",
+            "--env",
+            "staging",
+            "--image-tag",
+            "v2",
+            "--no-smoke",
+            "--tf-outputs",
+        ])
+        .arg(&stage.outputs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first deploy's rollout is visible, then try a second one.
+    let mut rolling = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let live = slipway::aws::ecs::describe_services(
+            &stage.clients.ecs,
+            &stage.cluster(),
+            &["api".to_string()],
+        )
+        .await
+        .unwrap();
+        if live.found[0].deployments.len() > 1 {
+            rolling = true;
+            break;
+        }
+    }
+    assert!(rolling, "the first deploy never started rolling");
+    let (code, r, _) = stage.deploy("v2", &["--no-smoke"]);
+    assert_eq!(code, 3, "{r:#}");
+    assert!(
+        r["problems"][0].as_str().unwrap().contains("mid-rollout"),
+        "{r:#}"
+    );
+
+    // Ctrl-C on the first: it rolls back what it touched.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    stage
+        .emu
+        .control("/_slipway/config", json!({"rollout_seconds": 0.3}))
+        .await;
+    let out = first.wait_with_output_timeout();
+    assert_eq!(out.0, Some(4), "{}", out.2);
+    let r: Value = serde_json::from_str(&out.1).unwrap();
+    assert!(r["problems"].to_string().contains("interrupted"), "{r:#}");
+    assert!(
+        states(&r).iter().all(|s| s.ends_with(":1")),
+        "{:?}",
+        states(&r)
+    );
+}
+
+trait WaitTimeout {
+    fn wait_with_output_timeout(self) -> (Option<i32>, String, String);
+}
+
+impl WaitTimeout for std::process::Child {
+    fn wait_with_output_timeout(mut self) -> (Option<i32>, String, String) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.try_wait().unwrap() {
+                let mut out = String::new();
+                let mut err = String::new();
+                self.stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut out)
+                    .unwrap();
+                self.stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                return (status.code(), out, err);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.kill();
+                panic!("the deploy did not end within 60s of Ctrl-C");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried() {
+    let stage = Stage::up_with("envs", "staging", &["v1"], None).await;
+    fast(&stage).await;
+    stage
+        .emu
+        .control("/_slipway/faults", json!({"operation": "ECS.DescribeServices", "count": 2, "status": 400, "code": "ThrottlingException"}))
+        .await;
+    stage
+        .emu
+        .control("/_slipway/faults", json!({"operation": "ECS.UpdateService", "count": 1, "status": 503, "code": "ServiceUnavailable"}))
+        .await;
+    let (code, r, err) = stage.deploy("v1", &["--no-smoke"]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+}
