@@ -106,7 +106,16 @@ pub struct Report {
     pub smoke: Vec<CheckResult>,
     /// Seconds from the first failure noticed to the rollback's first UpdateService.
     pub rollback_started_after_secs: Option<f64>,
+    /// Seconds each step took, in order (verify, register, migrate, update, wait, smoke, rollback).
+    pub phases: Vec<(String, f64)>,
     pub duration_secs: f64,
+}
+
+impl Report {
+    fn phase(&mut self, name: &str, since: Instant) {
+        self.phases
+            .push((name.to_string(), since.elapsed().as_secs_f64()));
+    }
 }
 
 /// What a deploy applies.
@@ -192,6 +201,7 @@ impl Deploy<'_> {
                 .collect(),
             smoke: Vec::new(),
             rollback_started_after_secs: None,
+            phases: Vec::new(),
             duration_secs: 0.0,
         };
         let result = self.steps(opts, progress, &mut report, &interrupt).await;
@@ -227,6 +237,7 @@ impl Deploy<'_> {
         }
 
         // 2. Verify: nothing is mutated before this passes.
+        let t = Instant::now();
         progress.step(&format!(
             "verify {} ({} in {})",
             self.env.name, self.env.account_id.v, self.env.region.v
@@ -241,6 +252,7 @@ impl Deploy<'_> {
             progress.info(&format!("not checked (SSM parameter): {u}"));
         }
         report.verified = Some(checked);
+        report.phase("verify", t);
         if !problems.is_empty() {
             report.status = if problems.iter().any(|p| p.wrong_account) {
                 Status::Refused
@@ -252,6 +264,7 @@ impl Deploy<'_> {
         }
 
         // 3. Register what changed (an unchanged task definition registers nothing).
+        let t = Instant::now();
         progress.step("register task definitions");
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
         for name in &self.services {
@@ -281,7 +294,10 @@ impl Deploy<'_> {
             targets.insert(name.clone(), arn);
         }
 
+        report.phase("register", t);
+
         // 4. Migrations, on the new revision, before any service changes.
+        let t = Instant::now();
         for svc in self
             .env
             .services
@@ -324,6 +340,9 @@ impl Deploy<'_> {
             }
         }
 
+        if !report.migrations.is_empty() {
+            report.phase("migrate", t);
+        }
         if interrupt.count() > 0 {
             report
                 .problems
@@ -345,6 +364,7 @@ impl Deploy<'_> {
             progress.step("nothing to roll out: every service already runs its revision");
             return Ok(());
         }
+        let t = Instant::now();
         progress.step(&format!("update {}", to_update.join(", ")));
         let parallel = self.env.deploy.parallelism.max(1) as usize;
         let results = bounded(to_update.clone(), parallel, |name| {
@@ -381,7 +401,10 @@ impl Deploy<'_> {
             }
         }
 
+        report.phase("update", t);
+
         // 6. Wait for the updated services to settle.
+        let t = Instant::now();
         progress.step("wait for the services to settle");
         let watches: Vec<Watch> = report
             .services
@@ -401,6 +424,7 @@ impl Deploy<'_> {
             (interrupt, 0),
         )
         .await?;
+        report.phase("wait", t);
         let mut failed_at = None;
         for (name, st) in settled {
             if !st.is_stable() {
@@ -433,7 +457,9 @@ impl Deploy<'_> {
                 (None, true) => progress.info("smoke checks skipped: no base URL (set smoke_base_url or pass --smoke-base-url)"),
                 (Some(base), true) => {
                     progress.step(&format!("smoke checks against {base}"));
+                    let t = Instant::now();
                     report.smoke = smoke::run(self.env, &to_update, &base, opts.smoke_deadline).await;
+                    report.phase("smoke", t);
                     for r in &report.smoke {
                         progress.service(
                             &format!("{} smoke {}", r.service, r.check),
@@ -487,6 +513,7 @@ impl Deploy<'_> {
             return;
         }
         progress.step("deploy failed: rolling back");
+        let t = Instant::now();
         let touched: Vec<(String, Option<String>, Option<String>)> = report
             .services
             .iter()
@@ -579,6 +606,7 @@ impl Deploy<'_> {
             .filter(|s| s.updated)
             .all(|s| s.rollback.as_ref().is_some_and(Settled::is_stable));
         report.problems.extend(rollback_errors);
+        report.phase("rollback", t);
         report.status = if all_back {
             Status::RolledBack
         } else {
@@ -616,6 +644,7 @@ pub async fn rollback(
         services: Vec::new(),
         smoke: Vec::new(),
         rollback_started_after_secs: None,
+        phases: Vec::new(),
         duration_secs: 0.0,
     };
     let busy = in_progress(live, services);

@@ -1,5 +1,11 @@
 """`make bench`, ECS half: slipway against the emulator, next to the seeds' hand-run way.
 
+deploy: 20 services from one image tag to another on the emulator, at rollout_seconds 0
+(instant) and 1.0: slipway's wall time, its phases, and its wait overhead beyond the emulator's
+rollout (target: <= one poll interval); the seeds' way (awscli register-task-definition +
+update-service + `ecs wait services-stable` per service) and fabfuel's `ecs deploy` per
+service, and the ratios; failure noticed -> rollback started.
+
 diff: `slipway diff` of a generated environment with N = 1, 10, 50, 200 services (target: 50
 services <= 1 s wall), the API calls it made (budget: ceil(N/10) DescribeServices + one
 DescribeTaskDefinition per distinct task definition + 12), and the seeds' way: a loop of awscli
@@ -25,6 +31,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def wait_interval_ms(rollout):
+    """slipway's poll interval at the moment a rollout of `rollout` seconds completes
+    (250 ms, growing x1.5, capped at 15 s; see src/rollout/wait.rs)."""
+    t, interval = 0.0, 0.25
+    while t + interval < rollout:
+        t += interval
+        interval = min(interval * 1.5, 15.0)
+    return interval * 1000
 
 
 def free_port():
@@ -87,8 +103,9 @@ def run(cmd, env=None, check=True):
     return r
 
 
-def stage(slipway, envs, work, url, n):
-    """Creates bench-N's infrastructure and services; returns the outputs file and service names."""
+def stage(slipway, envs, work, url, n, push=(), create=True):
+    """Creates bench-N's infrastructure (and services, unless create=False); returns the
+    environment name, outputs file, service names and cluster."""
     import boto3
 
     name = f"bench{n}"
@@ -97,8 +114,11 @@ def stage(slipway, envs, work, url, n):
     out = os.path.join(work, name)
     run([slipway, "--envs-dir", envs, "render", "--env", name, "--only", "tfvars", "--out", out])
     outputs = os.path.join(out, "outputs.json")
+    pushes = [x for tag in push for x in ("--push", tag)]
     run([sys.executable, os.path.join(HERE, "seed.py"), "--endpoint", url, "--tfvars", os.path.join(out, "tfvars.json"),
-         "--out", outputs])
+         "--out", outputs] + pushes)
+    if not create:
+        return name, outputs, None, f"bench-{n}"
     doc = json.loads(run([slipway, "--envs-dir", envs, "render", "--env", name, "--image-tag", "v1", "--tf-outputs", outputs,
                           "--format", "json"]).stdout)
     ecs = boto3.client("ecs", endpoint_url=url, region_name=REGION, aws_access_key_id="bench", aws_secret_access_key="bench")
@@ -122,12 +142,80 @@ def awscli_loop(aws, url, cluster, services, env):
     return time.perf_counter() - t
 
 
+def slipway_deploy(slipway, envs, name, outputs, tag, env, expect=0):
+    t = time.perf_counter()
+    r = run([slipway, "--envs-dir", envs, "--format", "json", "deploy", "--env", name, "--image-tag", tag,
+             "--tf-outputs", outputs, "--no-smoke"], env=env, check=False)
+    wall = time.perf_counter() - t
+    if r.returncode != expect:
+        raise SystemExit(f"deploy {tag}: exit {r.returncode}, expected {expect}: {r.stderr[-3000:]}")
+    return wall, json.loads(r.stdout)
+
+
+def bench_deploy(slipway, aws, ecs_cli, url, work, envs, env, runs):
+    n = 20
+    control(url, "/_slipway/reset", {})
+    tags = [f"v{i}" for i in range(1, 12)]
+    name, outputs, _, cluster = stage(slipway, envs, work, url, n, push=tags, create=False)
+    control(url, "/_slipway/config", {"rollout_seconds": 0, "task_seconds": 0})
+    slipway_deploy(slipway, envs, name, outputs, "v1", env)
+    results = {}
+    tag_i = iter(tags[1:])
+    for rollout in (0.0, 1.0):
+        control(url, "/_slipway/config", {"rollout_seconds": rollout})
+        walls, waits, phases = [], [], None
+        for _ in range(runs):
+            wall, report = slipway_deploy(slipway, envs, name, outputs, next(tag_i), env)
+            walls.append(wall)
+            phases = dict(report["phases"])
+            waits.append(phases["wait"])
+        results[rollout] = (statistics.median(walls), statistics.median(waits), phases)
+    control(url, "/_slipway/config", {"rollout_seconds": 0})
+
+    # The seeds' way: per service, register the rendered task definition, update, wait.
+    tag = next(tag_i)
+    doc = json.loads(run([slipway, "--envs-dir", envs, "render", "--env", name, "--image-tag", tag, "--tf-outputs", outputs,
+                          "--format", "json"]).stdout)
+    peers = {}
+    if os.path.exists(aws):
+        t = time.perf_counter()
+        for svc, td in sorted(doc["task_definitions"].items()):
+            path = os.path.join(work, f"td-{svc}.json")
+            with open(path, "w") as f:
+                json.dump(td, f)
+            base = [aws, "--endpoint-url", url, "--region", REGION, "ecs"]
+            r = run(base + ["register-task-definition", "--cli-input-json", f"file://{path}", "--output", "json"], env=env)
+            arn = json.loads(r.stdout)["taskDefinition"]["taskDefinitionArn"]
+            run(base + ["update-service", "--cluster", cluster, "--service", svc, "--task-definition", arn, "--output", "json"], env=env)
+            run(base + ["wait", "services-stable", "--cluster", cluster, "--services", svc], env=env)
+        peers["awscli"] = time.perf_counter() - t
+    if os.path.exists(ecs_cli):
+        tag = next(tag_i)
+        penv = dict(env, AWS_DEFAULT_REGION=REGION)
+        t = time.perf_counter()
+        for svc in sorted(doc["task_definitions"]):
+            run([ecs_cli, "deploy", cluster, svc, "--tag", tag, "--timeout", "120"], env=penv)
+        peers["ecs-deploy"] = time.perf_counter() - t
+
+    # Failure noticed -> rollback started.
+    control(url, "/_slipway/config", {"rollout_seconds": 0.5})
+    slipway_deploy(slipway, envs, name, outputs, "v1", env)
+    control(url, "/_slipway/fail-images", {"pattern": ":v11"})
+    noticed = []
+    for _ in range(runs):
+        _, report = slipway_deploy(slipway, envs, name, outputs, "v11", env, expect=4)
+        noticed.append(report["rollback_started_after_secs"])
+    return n, results, peers, statistics.median(noticed), max(noticed)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slipway", default="target/release/slipway")
     ap.add_argument("--aws", default=".venv-peers/bin/aws")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="1,10,50,200")
+    ap.add_argument("--ecs-deploy", default=".venv-peers/bin/ecs")
+    ap.add_argument("--only", choices=["diff", "deploy"], default=None)
     args = ap.parse_args()
     slipway = os.path.abspath(args.slipway)
     env = dict(os.environ, **CREDS)
@@ -139,7 +227,8 @@ def main():
         with tempfile.TemporaryDirectory() as work:
             envs = os.path.join(work, "envs")
             os.makedirs(envs)
-            for n in (int(x) for x in args.sizes.split(",")):
+            sizes = [] if args.only == "deploy" else [int(x) for x in args.sizes.split(",")]
+            for n in sizes:
                 control(url, "/_slipway/reset", {})
                 name, outputs, services, cluster = stage(slipway, envs, work, url, n)
                 cmd = [slipway, "--envs-dir", envs, "diff", "--env", name, "--image-tag", "v1", "--tf-outputs", outputs,
@@ -159,19 +248,37 @@ def main():
                 total = sum(calls.values())
                 peer = awscli_loop(args.aws, url, cluster, services, env) if os.path.exists(args.aws) else None
                 rows.append((n, statistics.median(samples), min(samples), total, budget, calls, peer))
+            deploy = None
+            if args.only != "diff":
+                deploy = bench_deploy(slipway, os.path.abspath(args.aws), os.path.abspath(args.ecs_deploy), url, work, envs,
+                                      env, args.runs)
     finally:
         proc.terminate()
-    print("\nslipway diff on the emulator (release build; median/min of "
-          f"{args.runs} runs; calls counted by the emulator)")
-    print(f"{'N':>4} {'median':>9} {'min':>9} {'calls':>6} {'budget':>6}  {'awscli loop':>11} {'ratio':>7}  breakdown")
-    for n, med, mn, total, budget, calls, peer in rows:
-        target = " (target <= 1000 ms: " + ("ok" if med <= 1.0 else "MISSED") + ")" if n == 50 else ""
-        peer_s = f"{peer:10.2f}s" if peer is not None else "        n/a"
-        ratio = f"{peer / med:6.1f}x" if peer is not None else "    n/a"
-        within = "ok" if total <= budget else "OVER"
-        breakdown = ", ".join(f"{k.split('.')[1]} {v}" for k, v in sorted(calls.items()))
-        print(f"{n:>4} {med * 1000:7.0f}ms {mn * 1000:7.0f}ms {total:>6} {budget:>6} {within}  {peer_s} {ratio}  {breakdown}{target}")
+    if rows:
+        print("\nslipway diff on the emulator (release build; median/min of "
+              f"{args.runs} runs; calls counted by the emulator)")
+        print(f"{'N':>4} {'median':>9} {'min':>9} {'calls':>6} {'budget':>6}  {'awscli loop':>11} {'ratio':>7}  breakdown")
+        for n, med, mn, total, budget, calls, peer in rows:
+            target = " (target <= 1000 ms: " + ("ok" if med <= 1.0 else "MISSED") + ")" if n == 50 else ""
+            peer_s = f"{peer:10.2f}s" if peer is not None else "        n/a"
+            ratio = f"{peer / med:6.1f}x" if peer is not None else "    n/a"
+            within = "ok" if total <= budget else "OVER"
+            breakdown = ", ".join(f"{k.split('.')[1]} {v}" for k, v in sorted(calls.items()))
+            print(f"{n:>4} {med * 1000:7.0f}ms {mn * 1000:7.0f}ms {total:>6} {budget:>6} {within}  {peer_s} {ratio}  {breakdown}{target}")
 
+    if deploy:
+        n, results, peers, noticed_med, noticed_max = deploy
+        print(f"\nslipway deploy of {n} services on the emulator (median of {args.runs} runs)")
+        for rollout, (wall, wait, phases) in results.items():
+            over = wait - rollout
+            print(f"  rollout {rollout:.1f}s: wall {wall * 1000:.0f} ms; wait {wait * 1000:.0f} ms = rollout + {over * 1000:.0f} ms "
+                  f"(target: overhead <= one poll interval, {wait_interval_ms(rollout):.0f} ms: "
+                  f"{'ok' if over * 1000 <= wait_interval_ms(rollout) else 'MISSED'}); phases "
+                  + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
+        inst = results[0.0][0]
+        for peer, secs in peers.items():
+            print(f"  {peer:10} per service, sequential: {secs:.1f} s = {secs / inst:.0f}x slipway's {inst * 1000:.0f} ms")
+        print(f"  failure noticed -> rollback started: median {noticed_med * 1000:.1f} ms, max {noticed_max * 1000:.1f} ms")
 
 if __name__ == "__main__":
     main()
