@@ -162,6 +162,23 @@ pub fn service(
     }
 }
 
+/// Whether the live service settings differ from the rendered ones (what a deploy converges
+/// besides the task definition). A live desired count inside the autoscaling range is the
+/// autoscaler's and does not count.
+pub fn settings_differ(
+    rendered: &ServiceSettings,
+    live: &ServiceSettings,
+    autoscaling: Option<(i64, i64)>,
+) -> bool {
+    let mut live = live.clone();
+    if let Some((min, max)) = autoscaling {
+        if (min..=max).contains(&i64::from(live.desired_count)) {
+            live.desired_count = rendered.desired_count;
+        }
+    }
+    normalise_service(rendered) != normalise_service(&live)
+}
+
 /// The main container's image (the container named after the service, else the first).
 fn main_image(td: &TaskDefinition, service: &str) -> String {
     td.container_definitions

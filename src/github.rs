@@ -37,14 +37,16 @@ pub enum GitHubError {
         status: u16,
         message: String,
     },
-    #[error(
-        "GitHub answered {status} to {what} {attempts} times; nothing was changed by this attempt"
-    )]
+    #[error("GitHub answered {status} to {what} {attempts} time(s) in a row; run again: the comment is found by its marker and updated in place, never duplicated")]
     Unavailable {
         what: String,
         status: u16,
         attempts: u32,
     },
+    #[error(
+        "GitHub's Link header points at {url}, not at {api}: refusing to send the token there"
+    )]
+    ForeignLink { url: String, api: String },
     #[error("cannot reach GitHub at {url}: {message}")]
     Transport { url: String, message: String },
 }
@@ -137,10 +139,13 @@ impl GitHub {
         })
     }
 
-    /// Sends a request, retrying 5xx and secondary rate limits a bounded number of times.
+    /// Sends a request, retrying rate limits (429, secondary 403) and, for idempotent requests,
+    /// 5xx answers, a bounded number of times. A POST is not retried on 5xx: it may have landed,
+    /// and a second one would duplicate the comment.
     async fn send(
         &self,
         what: &str,
+        idempotent: bool,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, GitHubError> {
         let mut last_status = 0;
@@ -157,7 +162,15 @@ impl GitHub {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             let secondary = status == StatusCode::FORBIDDEN && retry_after.is_some();
-            if !(status.is_server_error() || secondary) {
+            let limited = status == StatusCode::TOO_MANY_REQUESTS || secondary;
+            if !(limited || (status.is_server_error() && idempotent)) {
+                if status.is_server_error() {
+                    return Err(GitHubError::Unavailable {
+                        what: what.to_string(),
+                        status: status.as_u16(),
+                        attempts: attempt,
+                    });
+                }
                 return check(resp, what).await;
             }
             last_status = status.as_u16();
@@ -191,8 +204,16 @@ impl GitHub {
         let what = format!("the comments of {}#{number}", self.repository);
         for _ in 0..MAX_PAGES {
             let Some(page_url) = url.take() else { break };
-            let resp = self.send(&what, || self.http.get(&page_url)).await?;
+            let resp = self.send(&what, true, || self.http.get(&page_url)).await?;
             url = next_link(resp.headers());
+            if let Some(next) = &url {
+                if !same_origin(next, &self.api) {
+                    return Err(GitHubError::ForeignLink {
+                        url: next.clone(),
+                        api: self.api.clone(),
+                    });
+                }
+            }
             let comments: Vec<Comment> = resp.json().await.map_err(|e| GitHubError::Rejected {
                 what: what.clone(),
                 status: 200,
@@ -215,7 +236,7 @@ impl GitHub {
                 );
                 let what = format!("the update of comment {}", c.id);
                 (
-                    self.send(&what, || self.http.patch(&target).json(&payload))
+                    self.send(&what, true, || self.http.patch(&target).json(&payload))
                         .await?,
                     false,
                 )
@@ -227,7 +248,7 @@ impl GitHub {
                 );
                 let what = format!("a new comment on {}#{number}", self.repository);
                 (
-                    self.send(&what, || self.http.post(&target).json(&payload))
+                    self.send(&what, false, || self.http.post(&target).json(&payload))
                         .await?,
                     true,
                 )
@@ -280,6 +301,20 @@ async fn check(resp: reqwest::Response, what: &str) -> Result<reqwest::Response,
             message,
         },
     })
+}
+
+/// Whether two URLs share scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    let origin = |u: &str| {
+        let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
+        let host = rest.split('/').next().unwrap_or("");
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        )
+    };
+    origin(a) == origin(b)
 }
 
 /// The `rel="next"` URL of a `Link` header, followed as given.

@@ -652,11 +652,77 @@ pub async fn update_service(
     service: &str,
     task_definition_arn: &str,
 ) -> Result<LiveService, AwsError> {
-    let out = client
+    update_service_with(client, cluster, service, task_definition_arn, None, None).await
+}
+
+/// UpdateService to a revision, also converging the service's settings to `settings` (deployment
+/// configuration, network, load balancers, grace period, exec, tag propagation) and, when
+/// given, the desired count (left alone when autoscaling owns it).
+pub async fn update_service_with(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    task_definition_arn: &str,
+    settings: Option<&r::ServiceSettings>,
+    desired_count: Option<i32>,
+) -> Result<LiveService, AwsError> {
+    let invalid = |e: aws_sdk_ecs::error::BuildError| {
+        AwsError::invalid(SERVICE, "UpdateService", e.to_string())
+    };
+    let mut req = client
         .update_service()
         .cluster(cluster)
         .service(service)
         .task_definition(task_definition_arn)
+        .set_desired_count(desired_count);
+    if let Some(s) = settings {
+        let d = &s.deployment_configuration;
+        let vpc = &s.network_configuration.awsvpc_configuration;
+        req = req
+            .deployment_configuration(
+                t::DeploymentConfiguration::builder()
+                    .maximum_percent(d.maximum_percent)
+                    .minimum_healthy_percent(d.minimum_healthy_percent)
+                    .deployment_circuit_breaker(
+                        t::DeploymentCircuitBreaker::builder()
+                            .enable(d.deployment_circuit_breaker.enable)
+                            .rollback(d.deployment_circuit_breaker.rollback)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .network_configuration(
+                t::NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        t::AwsVpcConfiguration::builder()
+                            .set_subnets(Some(vpc.subnets.clone()))
+                            .set_security_groups(Some(vpc.security_groups.clone()))
+                            .assign_public_ip(t::AssignPublicIp::from(
+                                vpc.assign_public_ip.as_str(),
+                            ))
+                            .build()
+                            .map_err(invalid)?,
+                    )
+                    .build(),
+            )
+            .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
+            .enable_execute_command(s.enable_execute_command)
+            .enable_ecs_managed_tags(s.enable_ecs_managed_tags)
+            .propagate_tags(t::PropagateTags::from(s.propagate_tags.as_str()))
+            .set_load_balancers(Some(
+                s.load_balancers
+                    .iter()
+                    .map(|lb| {
+                        t::LoadBalancer::builder()
+                            .target_group_arn(&lb.target_group_arn)
+                            .container_name(&lb.container_name)
+                            .container_port(lb.container_port)
+                            .build()
+                    })
+                    .collect(),
+            ));
+    }
+    let out = req
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(SERVICE, "UpdateService", e))?;

@@ -15,6 +15,19 @@ use crate::terraform::Terraform;
 use crate::{live, render, report};
 
 pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
+    // Terraform first: `terraform output -json` (read next, unless --tf-outputs) needs an
+    // initialised working directory and the environment's workspace.
+    let tf = if args.no_terraform {
+        None
+    } else {
+        match prepare_terraform(&args.env, args, p).await {
+            Ok(tf) => Some(tf),
+            Err(e) => {
+                p.error(e);
+                return Exit::Error;
+            }
+        }
+    };
     let c = match super::compared(
         envs_dir,
         &args.env,
@@ -44,16 +57,15 @@ pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
         return Exit::Error;
     }
 
-    let terraform = if args.no_terraform {
-        None
-    } else {
-        match terraform_plan(env, args, &dir, p).await {
+    let terraform = match &tf {
+        None => None,
+        Some(tf) => match terraform_plan(tf, env, &dir).await {
             Ok(t) => Some(t),
             Err(e) => {
                 p.error(e);
                 return Exit::Error;
             }
-        }
+        },
     };
 
     let ecs = match live::plan(env, &ready.outputs, c.image_tag.as_deref(), &c.live) {
@@ -118,13 +130,27 @@ pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
     }
 }
 
+/// `terraform init` and `workspace select -or-create <env>` in the Terraform root.
+async fn prepare_terraform(env: &str, args: &PlanArgs, p: &Printer) -> Result<Terraform, String> {
+    let mut tf = Terraform::new(&args.tf.root.terraform_dir, env).map_err(|e| e.to_string())?;
+    tf.stream = p.verbose > 0;
+    p.note(format!(
+        "terraform: init and workspace {env} in {}",
+        tf.dir.display()
+    ));
+    tf.init(&args.backend_config)
+        .await
+        .map_err(|e| e.to_string())?;
+    tf.select_workspace().await.map_err(|e| e.to_string())?;
+    Ok(tf)
+}
+
 /// Renders tfvars and runs the Terraform plan in the environment's workspace; the binary plan
 /// is saved beside the plan file.
 async fn terraform_plan(
+    tf: &Terraform,
     env: &crate::env::model::Environment,
-    args: &PlanArgs,
     dir: &Path,
-    p: &Printer,
 ) -> Result<TerraformPart, String> {
     let statics = render::render_static(env);
     let unresolved = render::tfvars::unresolved(&statics.tfvars);
@@ -141,19 +167,6 @@ async fn terraform_plan(
     let text = serde_json::to_string_pretty(&statics.tfvars).expect("a Value serialises");
     std::fs::write(&var_file, text + "\n")
         .map_err(|e| format!("cannot write {}: {e}", var_file.display()))?;
-
-    let mut tf =
-        Terraform::new(&args.tf.root.terraform_dir, &env.name).map_err(|e| e.to_string())?;
-    tf.stream = p.verbose > 0;
-    p.note(format!(
-        "terraform: init, workspace {}, plan in {}",
-        env.name,
-        tf.dir.display()
-    ));
-    tf.init(&args.backend_config)
-        .await
-        .map_err(|e| e.to_string())?;
-    tf.select_workspace().await.map_err(|e| e.to_string())?;
     tf.plan(&var_file, &plan_path)
         .await
         .map_err(|e| e.to_string())?;

@@ -107,7 +107,7 @@ fn statements(env: &Environment, role: &OidcRole, p: Permission) -> Vec<Value> {
                 }),
                 json!({
                     "Sid": "EcsServices", "Effect": "Allow",
-                    "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
+                    "Action": ["ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService"],
                     "Resource": svc_arns
                 }),
                 json!({
@@ -119,13 +119,23 @@ fn statements(env: &Environment, role: &OidcRole, p: Permission) -> Vec<Value> {
                 json!({
                     "Sid": "PassTaskRoles", "Effect": "Allow",
                     "Action": ["iam:PassRole"],
-                    "Resource": pass,
+                    "Resource": pass.clone(),
                     "Condition": { "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }
                 }),
                 json!({
                     "Sid": "DeployChecks", "Effect": "Allow",
-                    "Action": ["ecr:DescribeImages", "ecr:DescribeImageScanFindings", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeRules"],
+                    "Action": ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:DescribeImageScanFindings", "ecs:DescribeClusters", "ecs:ListServices", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeRules"],
                     "Resource": "*"
+                }),
+                json!({
+                    "Sid": "VerifyTaskRoles", "Effect": "Allow",
+                    "Action": ["iam:GetRole"],
+                    "Resource": pass
+                }),
+                json!({
+                    "Sid": "VerifySecretsExist", "Effect": "Allow",
+                    "Action": ["secretsmanager:DescribeSecret"],
+                    "Resource": format!("arn:{part}:secretsmanager:{region}:{account}:secret:*")
                 }),
             ]
         }

@@ -61,7 +61,7 @@ fn verdict(plan: &PlanFile) -> String {
     let tf = plan.terraform.as_ref().map(|t| &t.summary);
     let tf_changes = tf.map_or(0, |s| s.counts.changes());
     let ecs_changes = plan.ecs.diffs.iter().filter(|d| d.has_changes()).count();
-    if tf_changes == 0 && ecs_changes == 0 {
+    if !plan.has_changes() {
         return "No changes: infrastructure and services match the configuration.".to_string();
     }
     let mut parts = Vec::new();
@@ -70,6 +70,8 @@ fn verdict(plan: &PlanFile) -> String {
             "Terraform: {}",
             plural(tf_changes, "resource change")
         ));
+    } else if tf.is_some_and(|s| s.has_changes()) {
+        parts.push("Terraform: moves, imports or output changes only".to_string());
     }
     if ecs_changes > 0 {
         parts.push(format!("ECS: {}", plural(ecs_changes, "service change")));

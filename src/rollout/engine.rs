@@ -231,7 +231,7 @@ impl Deploy<'_> {
         let busy = in_progress(self.live, &self.services);
         if !busy.is_empty() {
             report.problems = busy;
-            report.problems.push("another deploy is rolling: wait for it to finish, or roll it back with `slipway rollback`".into());
+            report.problems.push("another deploy is rolling: wait for it to settle (`slipway status` shows it), then deploy again".into());
             report.status = Status::Refused;
             return Ok(());
         }
@@ -351,12 +351,31 @@ impl Deploy<'_> {
             return Ok(());
         }
 
-        // 5. Update (or create) every service whose revision changes, in parallel.
+        // 5. Update (or create) every service whose revision or settings change, in parallel.
+        let autoscaling = |name: &str| {
+            self.env
+                .services
+                .iter()
+                .find(|s| s.name.v == name)
+                .and_then(|s| s.autoscaling.as_ref())
+                .map(|a| (a.min.v, a.max.v))
+        };
+        let settings_change: BTreeMap<String, bool> = self
+            .services
+            .iter()
+            .map(|n| {
+                let differs = self.live.services.get(n).is_some_and(|l| {
+                    diff::settings_differ(&self.rendered.services[n], &l.settings, autoscaling(n))
+                });
+                (n.clone(), differs)
+            })
+            .collect();
         let to_update: Vec<String> = self
             .services
             .iter()
             .filter(|n| {
                 self.live.services.get(*n).map(|l| &l.task_definition) != Some(&targets[*n])
+                    || settings_change[*n]
             })
             .cloned()
             .collect();
@@ -367,13 +386,28 @@ impl Deploy<'_> {
         let t = Instant::now();
         progress.step(&format!("update {}", to_update.join(", ")));
         let parallel = self.env.deploy.parallelism.max(1) as usize;
+        let settings_change = &settings_change;
+        let autoscaling = &autoscaling;
         let results = bounded(to_update.clone(), parallel, |name| {
             let target = targets[&name].clone();
             async move {
                 let r = if self.live.services.contains_key(&name) {
-                    ecs::update_service(&self.clients.ecs, self.cluster(), &name, &target)
-                        .await
-                        .map(|_| ())
+                    // Settings converge too when they drifted; the desired count only where
+                    // no autoscaling owns it.
+                    let settings = settings_change[&name].then(|| &self.rendered.services[&name]);
+                    let desired = settings
+                        .filter(|_| autoscaling(&name).is_none())
+                        .map(|s| s.desired_count);
+                    ecs::update_service_with(
+                        &self.clients.ecs,
+                        self.cluster(),
+                        &name,
+                        &target,
+                        settings,
+                        desired,
+                    )
+                    .await
+                    .map(|_| ())
                 } else {
                     ecs::create_service(&self.clients.ecs, &self.rendered.services[&name], &target)
                         .await
@@ -477,9 +511,19 @@ impl Deploy<'_> {
         match failed_at {
             None => {
                 progress.step("mark the new revisions healthy");
-                for s in report.services.iter().filter(|s| s.updated) {
-                    if let Some(arn) = &s.deployed {
-                        history::mark_healthy(&self.clients.ecs, arn).await?;
+                let deployed: Vec<String> = report
+                    .services
+                    .iter()
+                    .filter(|s| s.updated)
+                    .filter_map(|s| s.deployed.clone())
+                    .collect();
+                for arn in deployed {
+                    // The services are fine: a failed tag is a warning, never a rollback.
+                    if let Err(e) = history::mark_healthy(&self.clients.ecs, &arn).await {
+                        report.problems.push(format!(
+                            "warning: {} was not marked healthy ({e}); a later rollback will not pick it",
+                            short_arn(&arn)
+                        ));
                     }
                 }
                 report.status = Status::Succeeded;
@@ -510,6 +554,11 @@ impl Deploy<'_> {
         if !opts.rollback {
             progress.step("deploy failed; --no-rollback: leaving the services as they are");
             report.status = Status::FailedNoRollback;
+            return;
+        }
+        if report.services.iter().all(|s| !s.updated) {
+            progress.step("deploy failed before any service changed: nothing to roll back");
+            report.status = Status::Invalid;
             return;
         }
         progress.step("deploy failed: rolling back");
@@ -753,8 +802,11 @@ pub async fn rollback(
             .all(|s| s.rollback.as_ref().is_some_and(Settled::is_stable));
     report.status = if ok {
         Status::Succeeded
-    } else {
+    } else if report.services.iter().any(|s| s.updated) {
         Status::RollbackFailed
+    } else {
+        // Nothing was changed: a target that does not exist is bad input.
+        Status::Invalid
     };
     report.duration_secs = started.elapsed().as_secs_f64();
     report

@@ -280,6 +280,27 @@ async fn errors_say_what_is_wrong() {
     )
     .await;
 
+    // A POST answered 500 is not retried (it may have landed): one POST, and a clear error.
+    gh.post(
+        "/_fake/fail",
+        json!({"method": "POST", "status": 500, "count": 1}),
+    )
+    .await;
+    expect_error(comment(&gh, &plan, TOKEN), "run again");
+    let posts = gh
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .count();
+    assert_eq!(posts, 1);
+    gh.post("/_fake/reset", json!({})).await;
+    gh.post(
+        "/_fake/seed",
+        json!({"repo": REPO, "issue": 7, "comments": []}),
+    )
+    .await;
+
     // Transient 5xx are retried (bounded) and the comment still lands.
     gh.post(
         "/_fake/fail",

@@ -118,6 +118,54 @@ async fn deploy_cleanly(envs_dir: &'static str) {
         "{:?}",
         states(&r)
     );
+
+    // Settings that drifted live converge on the next deploy: afterwards diff has nothing.
+    let svc = stage.service_names()[0].clone();
+    stage
+        .clients
+        .ecs
+        .update_service()
+        .cluster(stage.cluster())
+        .service(&svc)
+        .deployment_configuration(
+            aws_sdk_ecs::types::DeploymentConfiguration::builder()
+                .minimum_healthy_percent(17)
+                .maximum_percent(150)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (code, r, err) = stage.deploy("v2", &["--no-smoke"]);
+    assert_eq!(code, 0, "{err}");
+    let updated: Vec<&str> = r["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["updated"] == true)
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(updated, [svc.as_str()], "{r:#}");
+    let out = stage
+        .slipway()
+        .args([
+            "diff",
+            "--env",
+            "staging",
+            "--image-tag",
+            "v2",
+            "--detailed-exitcode",
+            "--tf-outputs",
+        ])
+        .arg(&stage.outputs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,6 +331,57 @@ async fn a_failed_rollout_goes_back_to_the_last_healthy_revision() {
             .ends_with(":1"),
         "{r:#}"
     );
+
+    // `--to-release TAG` finds the revision deployed with that image tag.
+    for (args, expect) in [
+        (vec!["--to", "2"], ":2"),
+        (vec!["--to-release", "v1"], ":1"),
+    ] {
+        let out = stage
+            .slipway()
+            .args([
+                "--format",
+                "json",
+                "rollback",
+                "--env",
+                "staging",
+                "--service",
+                "api",
+            ])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            r["services"][0]["rolled_back_to"]
+                .as_str()
+                .unwrap()
+                .ends_with(expect),
+            "{args:?}: {r:#}"
+        );
+    }
+    let out = stage
+        .slipway()
+        .args([
+            "rollback",
+            "--env",
+            "staging",
+            "--service",
+            "api",
+            "--to-release",
+            "never-deployed",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "nothing changed: bad input");
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("no revision of scr-staging-api was deployed with image tag never-deployed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -618,4 +717,102 @@ async fn throttling_is_retried() {
         .await;
     let (code, r, err) = stage.deploy("v1", &["--no-smoke"]);
     assert_eq!(code, 0, "{err}\n{r:#}");
+}
+
+/// A local HTTP server that records request bodies (a Slack webhook stand-in).
+fn recording_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/services/T000/B000/XXXX",
+        listener.local_addr().unwrap()
+    );
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 8192];
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        record.lock().unwrap().push(body.to_string());
+                        break;
+                    }
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_result_goes_to_slack_and_the_job_summary() {
+    let stage = Stage::up_with("envs", "production", &["v1"], None).await;
+    fast(&stage).await;
+    let (url, seen) = recording_server();
+    // The webhook lives in the secret the environment names; it must never be printed.
+    stage
+        .clients
+        .secrets
+        .create_secret()
+        .name("scr/production/slack-webhook")
+        .secret_string(&url)
+        .send()
+        .await
+        .unwrap();
+    let summary = stage._work.path().join("summary.md");
+    let out = stage
+        .slipway()
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args([
+            "deploy",
+            "--env",
+            "production",
+            "--image-tag",
+            "v1",
+            "--no-smoke",
+            "--tf-outputs",
+        ])
+        .arg(&stage.outputs)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        !all.contains("/services/T000/B000/XXXX"),
+        "the webhook was printed"
+    );
+    let bodies = seen.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let msg: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(msg["text"], "slipway deploy production: succeeded");
+    assert!(msg["blocks"].to_string().contains("`v1`"), "{msg:#}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("## slipway deploy · `production` — succeeded"),
+        "{md}"
+    );
 }
