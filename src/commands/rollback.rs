@@ -21,6 +21,21 @@ pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
     }
     let env = ready.env();
     let clients = super::clients(env, &args.aws).await;
+    // The same account gate as deploy: never roll back services in the wrong account.
+    match crate::aws::sts::caller(&clients.sts).await {
+        Ok(who) if who.account == env.account_id.v => {}
+        Ok(who) => {
+            p.error(format!(
+                "the credentials are for account {} ({}), but environment \"{}\" is account {}: refusing to touch the wrong account",
+                who.account, who.arn, env.name, env.account_id.v
+            ));
+            return Exit::Refused;
+        }
+        Err(e) => {
+            p.error(e);
+            return Exit::Error;
+        }
+    }
     let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
     let live = match live::fetch(&clients.ecs, &env.cluster.v, &names).await {
         Ok(l) => l,

@@ -194,6 +194,14 @@ async fn refusals_change_nothing() {
         "{r:#}"
     );
     assert_eq!(mutations(&stage.emu.calls().await), Vec::<String>::new());
+    let out = stage
+        .slipway()
+        .args(["rollback", "--env", "staging"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to touch the wrong account"));
+    assert_eq!(mutations(&stage.emu.calls().await), Vec::<String>::new());
 
     let stage = Stage::up_with("envs", "staging", &["v1"], None).await;
     fast(&stage).await;
