@@ -263,17 +263,52 @@ fn container_from_sdk(c: &t::ContainerDefinition) -> r::ContainerDefinition {
     }
 }
 
+fn deployment_to_sdk(d: &r::DeploymentConfiguration) -> t::DeploymentConfiguration {
+    t::DeploymentConfiguration::builder()
+        .maximum_percent(d.maximum_percent)
+        .minimum_healthy_percent(d.minimum_healthy_percent)
+        .deployment_circuit_breaker(
+            t::DeploymentCircuitBreaker::builder()
+                .enable(d.deployment_circuit_breaker.enable)
+                .rollback(d.deployment_circuit_breaker.rollback)
+                .build(),
+        )
+        .build()
+}
+
+fn network_to_sdk(
+    vpc: &r::AwsVpcConfiguration,
+    operation: &'static str,
+) -> Result<t::NetworkConfiguration, AwsError> {
+    let awsvpc = t::AwsVpcConfiguration::builder()
+        .set_subnets(Some(vpc.subnets.clone()))
+        .set_security_groups(Some(vpc.security_groups.clone()))
+        .assign_public_ip(t::AssignPublicIp::from(vpc.assign_public_ip.as_str()))
+        .build()
+        .map_err(|e| AwsError::invalid(SERVICE, operation, e.to_string()))?;
+    Ok(t::NetworkConfiguration::builder()
+        .awsvpc_configuration(awsvpc)
+        .build())
+}
+
+fn load_balancers_to_sdk(lbs: &[r::LoadBalancer]) -> Vec<t::LoadBalancer> {
+    lbs.iter()
+        .map(|lb| {
+            t::LoadBalancer::builder()
+                .target_group_arn(&lb.target_group_arn)
+                .container_name(&lb.container_name)
+                .container_port(lb.container_port)
+                .build()
+        })
+        .collect()
+}
+
 /// CreateService from the rendered settings, pinned to a registered revision.
 pub async fn create_service(
     client: &Client,
     s: &r::ServiceSettings,
     task_definition_arn: &str,
 ) -> Result<String, AwsError> {
-    let invalid = |e: aws_sdk_ecs::error::BuildError| {
-        AwsError::invalid(SERVICE, "CreateService", e.to_string())
-    };
-    let d = &s.deployment_configuration;
-    let vpc = &s.network_configuration.awsvpc_configuration;
     let mut req = client
         .create_service()
         .cluster(&s.cluster)
@@ -282,43 +317,16 @@ pub async fn create_service(
         .desired_count(s.desired_count)
         .launch_type(t::LaunchType::from(s.launch_type.as_str()))
         .platform_version(&s.platform_version)
-        .deployment_configuration(
-            t::DeploymentConfiguration::builder()
-                .maximum_percent(d.maximum_percent)
-                .minimum_healthy_percent(d.minimum_healthy_percent)
-                .deployment_circuit_breaker(
-                    t::DeploymentCircuitBreaker::builder()
-                        .enable(d.deployment_circuit_breaker.enable)
-                        .rollback(d.deployment_circuit_breaker.rollback)
-                        .build(),
-                )
-                .build(),
-        )
-        .network_configuration(
-            t::NetworkConfiguration::builder()
-                .awsvpc_configuration(
-                    t::AwsVpcConfiguration::builder()
-                        .set_subnets(Some(vpc.subnets.clone()))
-                        .set_security_groups(Some(vpc.security_groups.clone()))
-                        .assign_public_ip(t::AssignPublicIp::from(vpc.assign_public_ip.as_str()))
-                        .build()
-                        .map_err(invalid)?,
-                )
-                .build(),
-        )
+        .deployment_configuration(deployment_to_sdk(&s.deployment_configuration))
+        .network_configuration(network_to_sdk(
+            &s.network_configuration.awsvpc_configuration,
+            "CreateService",
+        )?)
         .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
         .enable_execute_command(s.enable_execute_command)
         .enable_ecs_managed_tags(s.enable_ecs_managed_tags)
-        .propagate_tags(t::PropagateTags::from(s.propagate_tags.as_str()));
-    for lb in &s.load_balancers {
-        req = req.load_balancers(
-            t::LoadBalancer::builder()
-                .target_group_arn(&lb.target_group_arn)
-                .container_name(&lb.container_name)
-                .container_port(lb.container_port)
-                .build(),
-        );
-    }
+        .propagate_tags(t::PropagateTags::from(s.propagate_tags.as_str()))
+        .set_load_balancers(Some(load_balancers_to_sdk(&s.load_balancers)));
     for tag in &s.tags {
         req = req.tags(tag_to_sdk(tag));
     }
@@ -666,9 +674,6 @@ pub async fn update_service_with(
     settings: Option<&r::ServiceSettings>,
     desired_count: Option<i32>,
 ) -> Result<LiveService, AwsError> {
-    let invalid = |e: aws_sdk_ecs::error::BuildError| {
-        AwsError::invalid(SERVICE, "UpdateService", e.to_string())
-    };
     let mut req = client
         .update_service()
         .cluster(cluster)
@@ -676,51 +681,17 @@ pub async fn update_service_with(
         .task_definition(task_definition_arn)
         .set_desired_count(desired_count);
     if let Some(s) = settings {
-        let d = &s.deployment_configuration;
-        let vpc = &s.network_configuration.awsvpc_configuration;
         req = req
-            .deployment_configuration(
-                t::DeploymentConfiguration::builder()
-                    .maximum_percent(d.maximum_percent)
-                    .minimum_healthy_percent(d.minimum_healthy_percent)
-                    .deployment_circuit_breaker(
-                        t::DeploymentCircuitBreaker::builder()
-                            .enable(d.deployment_circuit_breaker.enable)
-                            .rollback(d.deployment_circuit_breaker.rollback)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .network_configuration(
-                t::NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        t::AwsVpcConfiguration::builder()
-                            .set_subnets(Some(vpc.subnets.clone()))
-                            .set_security_groups(Some(vpc.security_groups.clone()))
-                            .assign_public_ip(t::AssignPublicIp::from(
-                                vpc.assign_public_ip.as_str(),
-                            ))
-                            .build()
-                            .map_err(invalid)?,
-                    )
-                    .build(),
-            )
+            .deployment_configuration(deployment_to_sdk(&s.deployment_configuration))
+            .network_configuration(network_to_sdk(
+                &s.network_configuration.awsvpc_configuration,
+                "UpdateService",
+            )?)
             .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds)
             .enable_execute_command(s.enable_execute_command)
             .enable_ecs_managed_tags(s.enable_ecs_managed_tags)
             .propagate_tags(t::PropagateTags::from(s.propagate_tags.as_str()))
-            .set_load_balancers(Some(
-                s.load_balancers
-                    .iter()
-                    .map(|lb| {
-                        t::LoadBalancer::builder()
-                            .target_group_arn(&lb.target_group_arn)
-                            .container_name(&lb.container_name)
-                            .container_port(lb.container_port)
-                            .build()
-                    })
-                    .collect(),
-            ));
+            .set_load_balancers(Some(load_balancers_to_sdk(&s.load_balancers)));
     }
     let out = req
         .send()
@@ -744,9 +715,6 @@ pub struct OneOff<'a> {
 }
 
 pub async fn run_task(client: &Client, task: &OneOff<'_>) -> Result<String, AwsError> {
-    let invalid =
-        |e: aws_sdk_ecs::error::BuildError| AwsError::invalid(SERVICE, "RunTask", e.to_string());
-    let vpc = task.network;
     let out = client
         .run_task()
         .cluster(task.cluster)
@@ -754,18 +722,7 @@ pub async fn run_task(client: &Client, task: &OneOff<'_>) -> Result<String, AwsE
         .launch_type(t::LaunchType::Fargate)
         .count(1)
         .started_by(task.started_by)
-        .network_configuration(
-            t::NetworkConfiguration::builder()
-                .awsvpc_configuration(
-                    t::AwsVpcConfiguration::builder()
-                        .set_subnets(Some(vpc.subnets.clone()))
-                        .set_security_groups(Some(vpc.security_groups.clone()))
-                        .assign_public_ip(t::AssignPublicIp::from(vpc.assign_public_ip.as_str()))
-                        .build()
-                        .map_err(invalid)?,
-                )
-                .build(),
-        )
+        .network_configuration(network_to_sdk(task.network, "RunTask")?)
         .overrides(
             t::TaskOverride::builder()
                 .container_overrides(

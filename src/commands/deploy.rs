@@ -89,27 +89,8 @@ pub async fn rollout(
         Format::Json => p.json(&report),
         Format::Text => p.line(report::rollout::text(action, &report).trim_end()),
     }
-    let summary = notify::Report {
-        environment: env.name.clone(),
-        action: action.to_string(),
-        result: report.status.word().to_string(),
-        image_tag: Some(image_tag.to_string()),
-        git_sha: git.map(|g| g.sha),
-        duration_secs: report.duration_secs,
-        services: report
-            .services
-            .iter()
-            .map(|s| notify::ServiceLine {
-                service: s.service.clone(),
-                revision: s
-                    .deployed
-                    .as_deref()
-                    .map_or("–", engine::short_arn)
-                    .to_string(),
-                state: s.state(),
-            })
-            .collect(),
-    };
+    let summary =
+        notify::Report::from_rollout(action, &report, Some(image_tag), git.map(|g| g.sha));
     for w in notify::send(env, &clients, &summary).await {
         p.note(format!("warning: {w}"));
     }

@@ -64,27 +64,7 @@ pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
         Format::Json => p.json(&report),
         Format::Text => p.line(report::rollout::text("rollback", &report).trim_end()),
     }
-    let summary = notify::Report {
-        environment: env.name.clone(),
-        action: "rollback".into(),
-        result: report.status.word().to_string(),
-        image_tag: None,
-        git_sha: None,
-        duration_secs: report.duration_secs,
-        services: report
-            .services
-            .iter()
-            .map(|s| notify::ServiceLine {
-                service: s.service.clone(),
-                revision: s
-                    .rolled_back_to
-                    .as_deref()
-                    .map_or("–", engine::short_arn)
-                    .to_string(),
-                state: s.state(),
-            })
-            .collect(),
-    };
+    let summary = notify::Report::from_rollout("rollback", &report, None, None);
     for w in notify::send(env, &clients, &summary).await {
         p.note(format!("warning: {w}"));
     }

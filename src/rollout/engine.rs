@@ -317,7 +317,7 @@ impl Deploy<'_> {
                 .filter(|c| c.essential)
                 .map(|c| c.name.clone())
                 .collect();
-            let result = migrate::run(
+            let run = migrate::run(
                 &self.clients.ecs,
                 name,
                 m,
@@ -325,8 +325,18 @@ impl Deploy<'_> {
                 &essential,
                 &self.rendered.services[name],
                 progress,
-            )
-            .await?;
+            );
+            // Ctrl-C stops waiting for the migration (no service has changed yet).
+            let result = tokio::select! {
+                r = run => r?,
+                () = interrupt.beyond(0) => {
+                    report.problems.push(format!(
+                        "{name}: interrupted while the migration ran: its task may still be running (`slipway status`, or the ECS console); no service was changed"
+                    ));
+                    report.status = Status::MigrationFailed;
+                    return Ok(());
+                }
+            };
             let passed = result.passed;
             if !passed {
                 report
@@ -492,7 +502,14 @@ impl Deploy<'_> {
                 (Some(base), true) => {
                     progress.step(&format!("smoke checks against {base}"));
                     let t = Instant::now();
-                    report.smoke = smoke::run(self.env, &to_update, &base, opts.smoke_deadline).await;
+                    let checks = smoke::run(self.env, &to_update, &base, opts.smoke_deadline);
+                    tokio::select! {
+                        r = checks => report.smoke = r,
+                        () = interrupt.beyond(0) => {
+                            report.problems.push("interrupted during the smoke checks".into());
+                            failed_at = Some(Instant::now());
+                        }
+                    }
                     report.phase("smoke", t);
                     for r in &report.smoke {
                         progress.service(

@@ -30,6 +30,37 @@ pub struct ServiceLine {
 }
 
 impl Report {
+    /// The notification for a finished rollout: per service, the revision in place now.
+    pub fn from_rollout(
+        action: &str,
+        r: &crate::rollout::engine::Report,
+        image_tag: Option<&str>,
+        git_sha: Option<String>,
+    ) -> Report {
+        Report {
+            environment: r.environment.clone(),
+            action: action.to_string(),
+            result: r.status.word().to_string(),
+            image_tag: image_tag.map(str::to_string),
+            git_sha,
+            duration_secs: r.duration_secs,
+            services: r
+                .services
+                .iter()
+                .map(|s| ServiceLine {
+                    service: s.service.clone(),
+                    revision: s
+                        .rolled_back_to
+                        .as_deref()
+                        .or(s.deployed.as_deref())
+                        .map_or("–", crate::rollout::engine::short_arn)
+                        .to_string(),
+                    state: s.state(),
+                })
+                .collect(),
+        }
+    }
+
     pub fn markdown(&self) -> String {
         let mut out = format!(
             "## slipway {} · `{}` — {}\n\n",

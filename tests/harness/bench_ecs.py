@@ -155,7 +155,8 @@ def slipway_deploy(slipway, envs, name, outputs, tag, env, expect=0):
 def bench_deploy(slipway, aws, ecs_cli, url, work, envs, env, runs):
     n = 20
     control(url, "/_slipway/reset", {})
-    tags = [f"v{i}" for i in range(1, 12)]
+    tags = [f"v{i}" for i in range(1, 2 * runs + 5)]
+    fail_tag = tags[-1]
     name, outputs, _, cluster = stage(slipway, envs, work, url, n, push=tags, create=False)
     control(url, "/_slipway/config", {"rollout_seconds": 0, "task_seconds": 0})
     slipway_deploy(slipway, envs, name, outputs, "v1", env)
@@ -200,12 +201,42 @@ def bench_deploy(slipway, aws, ecs_cli, url, work, envs, env, runs):
     # Failure noticed -> rollback started.
     control(url, "/_slipway/config", {"rollout_seconds": 0.5})
     slipway_deploy(slipway, envs, name, outputs, "v1", env)
-    control(url, "/_slipway/fail-images", {"pattern": ":v11"})
+    control(url, "/_slipway/fail-images", {"pattern": f":{fail_tag}"})
     noticed = []
     for _ in range(runs):
-        _, report = slipway_deploy(slipway, envs, name, outputs, "v11", env, expect=4)
+        _, report = slipway_deploy(slipway, envs, name, outputs, fail_tag, env, expect=4)
         noticed.append(report["rollback_started_after_secs"])
     return n, results, peers, statistics.median(noticed), max(noticed)
+
+
+def print_diff(rows, runs):
+    if rows:
+        print("\nslipway diff on the emulator (release build; median/min of "
+              f"{runs} runs; calls counted by the emulator)")
+        print(f"{'N':>4} {'median':>9} {'min':>9} {'calls':>6} {'budget':>6}  {'awscli loop':>11} {'ratio':>7}  breakdown")
+        for n, med, mn, total, budget, calls, peer in rows:
+            target = " (target <= 1000 ms: " + ("ok" if med <= 1.0 else "MISSED") + ")" if n == 50 else ""
+            peer_s = f"{peer:10.2f}s" if peer is not None else "        n/a"
+            ratio = f"{peer / med:6.1f}x" if peer is not None else "    n/a"
+            within = "ok" if total <= budget else "OVER"
+            breakdown = ", ".join(f"{k.split('.')[1]} {v}" for k, v in sorted(calls.items()))
+            print(f"{n:>4} {med * 1000:7.0f}ms {mn * 1000:7.0f}ms {total:>6} {budget:>6} {within}  {peer_s} {ratio}  {breakdown}{target}")
+
+
+def print_deploy(deploy, runs):
+    if deploy:
+        n, results, peers, noticed_med, noticed_max = deploy
+        print(f"\nslipway deploy of {n} services on the emulator (median of {runs} runs)")
+        for rollout, (wall, wait, phases) in results.items():
+            over = wait - rollout
+            print(f"  rollout {rollout:.1f}s: wall {wall * 1000:.0f} ms; wait {wait * 1000:.0f} ms = rollout + {over * 1000:.0f} ms "
+                  f"(target: overhead <= one poll interval, {wait_interval_ms(rollout):.0f} ms: "
+                  f"{'ok' if over * 1000 <= wait_interval_ms(rollout) else 'MISSED'}); phases "
+                  + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
+        inst = results[0.0][0]
+        for peer, secs in peers.items():
+            print(f"  {peer:10} per service, sequential: {secs:.1f} s = {secs / inst:.0f}x slipway's {inst * 1000:.0f} ms")
+        print(f"  failure noticed -> rollback started: median {noticed_med * 1000:.1f} ms, max {noticed_max * 1000:.1f} ms")
 
 
 def main():
@@ -248,37 +279,14 @@ def main():
                 total = sum(calls.values())
                 peer = awscli_loop(args.aws, url, cluster, services, env) if os.path.exists(args.aws) else None
                 rows.append((n, statistics.median(samples), min(samples), total, budget, calls, peer))
+            print_diff(rows, args.runs)
             deploy = None
             if args.only != "diff":
                 deploy = bench_deploy(slipway, os.path.abspath(args.aws), os.path.abspath(args.ecs_deploy), url, work, envs,
                                       env, args.runs)
+            print_deploy(deploy, args.runs)
     finally:
         proc.terminate()
-    if rows:
-        print("\nslipway diff on the emulator (release build; median/min of "
-              f"{args.runs} runs; calls counted by the emulator)")
-        print(f"{'N':>4} {'median':>9} {'min':>9} {'calls':>6} {'budget':>6}  {'awscli loop':>11} {'ratio':>7}  breakdown")
-        for n, med, mn, total, budget, calls, peer in rows:
-            target = " (target <= 1000 ms: " + ("ok" if med <= 1.0 else "MISSED") + ")" if n == 50 else ""
-            peer_s = f"{peer:10.2f}s" if peer is not None else "        n/a"
-            ratio = f"{peer / med:6.1f}x" if peer is not None else "    n/a"
-            within = "ok" if total <= budget else "OVER"
-            breakdown = ", ".join(f"{k.split('.')[1]} {v}" for k, v in sorted(calls.items()))
-            print(f"{n:>4} {med * 1000:7.0f}ms {mn * 1000:7.0f}ms {total:>6} {budget:>6} {within}  {peer_s} {ratio}  {breakdown}{target}")
-
-    if deploy:
-        n, results, peers, noticed_med, noticed_max = deploy
-        print(f"\nslipway deploy of {n} services on the emulator (median of {args.runs} runs)")
-        for rollout, (wall, wait, phases) in results.items():
-            over = wait - rollout
-            print(f"  rollout {rollout:.1f}s: wall {wall * 1000:.0f} ms; wait {wait * 1000:.0f} ms = rollout + {over * 1000:.0f} ms "
-                  f"(target: overhead <= one poll interval, {wait_interval_ms(rollout):.0f} ms: "
-                  f"{'ok' if over * 1000 <= wait_interval_ms(rollout) else 'MISSED'}); phases "
-                  + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
-        inst = results[0.0][0]
-        for peer, secs in peers.items():
-            print(f"  {peer:10} per service, sequential: {secs:.1f} s = {secs / inst:.0f}x slipway's {inst * 1000:.0f} ms")
-        print(f"  failure noticed -> rollback started: median {noticed_med * 1000:.1f} ms, max {noticed_max * 1000:.1f} ms")
 
 if __name__ == "__main__":
     main()

@@ -506,28 +506,28 @@ async fn promote_retags_without_rebuild_and_deploys() {
         }
     };
     assert!(digest("release-1.4.0").await.is_none());
-    let out = stage
-        .slipway()
-        .args([
-            "--format",
-            "json",
-            "promote",
-            "--from",
-            "staging",
-            "--to",
-            "production",
-            "--image-tag",
-            "v1",
-            "--as",
-            "release-1.4.0",
-            "--no-smoke",
-        ])
-        .arg("--from-tf-outputs")
-        .arg(&stage.outputs)
-        .arg("--tf-outputs")
-        .arg(&prod_outputs)
-        .output()
-        .unwrap();
+    let promote = |tag: &str, extra: &[&str]| {
+        stage
+            .slipway()
+            .args([
+                "--format",
+                "json",
+                "promote",
+                "--from",
+                "staging",
+                "--to",
+                "production",
+            ])
+            .args(["--image-tag", tag, "--no-smoke"])
+            .args(extra)
+            .arg("--from-tf-outputs")
+            .arg(&stage.outputs)
+            .arg("--tf-outputs")
+            .arg(&prod_outputs)
+            .output()
+            .unwrap()
+    };
+    let out = promote("v1", &["--as", "release-1.4.0"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("re-tagged"), "{err}");
@@ -541,48 +541,12 @@ async fn promote_retags_without_rebuild_and_deploys() {
     assert_eq!(r["status"], "succeeded");
 
     // Promoting again finds the tag in place.
-    let out = stage
-        .slipway()
-        .args([
-            "promote",
-            "--from",
-            "staging",
-            "--to",
-            "production",
-            "--image-tag",
-            "v1",
-            "--as",
-            "release-1.4.0",
-            "--no-smoke",
-        ])
-        .arg("--from-tf-outputs")
-        .arg(&stage.outputs)
-        .arg("--tf-outputs")
-        .arg(&prod_outputs)
-        .output()
-        .unwrap();
+    let out = promote("v1", &["--as", "release-1.4.0"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already points at"));
 
     // A tag that was never built in staging cannot be promoted.
-    let out = stage
-        .slipway()
-        .args([
-            "promote",
-            "--from",
-            "staging",
-            "--to",
-            "production",
-            "--image-tag",
-            "never-built",
-            "--no-smoke",
-        ])
-        .arg("--from-tf-outputs")
-        .arg(&stage.outputs)
-        .arg("--tf-outputs")
-        .arg(&prod_outputs)
-        .output()
-        .unwrap();
+    let out = promote("never-built", &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist in \"staging\""));
 

@@ -1,7 +1,7 @@
 //! Round trip through the real AWS SDK against the emulator: what `render` produces registers,
 //! describes back unchanged, and creates a service in the subnets Terraform (here: seed.py) made.
 
-use crate::support::{repo, slipway, Emulator};
+use crate::support::Stage;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendered_task_definitions_round_trip_through_ecs() {
@@ -10,61 +10,10 @@ async fn rendered_task_definitions_round_trip_through_ecs() {
     }
 }
 
-async fn round_trip(dir: &str, env: &str) {
-    let work = tempfile::tempdir().unwrap();
-    let tfvars = work.path().join("tfvars.json");
-    let out = slipway()
-        .current_dir(repo())
-        .args([
-            "--envs-dir",
-            dir,
-            "render",
-            "--env",
-            env,
-            "--only",
-            "tfvars",
-            "--out",
-        ])
-        .arg(work.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let vars: serde_json::Value = serde_json::from_slice(&std::fs::read(&tfvars).unwrap()).unwrap();
-    let region = vars["aws_region"].as_str().unwrap().to_string();
-    let emu = Emulator::start(vars["aws_account_id"].as_str().unwrap());
-    let outputs = work.path().join("outputs.json");
-    emu.seed(&tfvars, &outputs);
-
-    let out = slipway()
-        .current_dir(repo())
-        .args([
-            "--envs-dir",
-            dir,
-            "render",
-            "--env",
-            env,
-            "--image-tag",
-            "9e8d7c6",
-            "--format",
-            "json",
-            "--tf-outputs",
-        ])
-        .arg(&outputs)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-
-    let config = emu.sdk_config(&region).await;
-    let clients = slipway::aws::Clients::new(&config);
+async fn round_trip(dir: &'static str, env: &str) {
+    let stage = Stage::up(dir, env).await;
+    let doc = stage.render("9e8d7c6");
+    let clients = &stage.clients;
     let names: Vec<String> = doc["services"]
         .as_object()
         .unwrap()

@@ -102,12 +102,8 @@ impl Emulator {
         Emulator { child, url }
     }
 
-    /// Creates what the Terraform root would, from rendered tfvars, and writes the outputs.
-    pub fn seed(&self, tfvars: &Path, out: &Path) {
-        self.seed_and_push(tfvars, out, &[]);
-    }
-
-    /// Like `seed`, and pushes an image with each of `tags` to every repository.
+    /// Creates what the Terraform root would, from rendered tfvars, writes the outputs, and
+    /// pushes an image with each of `tags` to every repository.
     pub fn seed_and_push(&self, tfvars: &Path, out: &Path, tags: &[&str]) {
         let mut cmd = Command::new(python());
         cmd.arg(repo().join("tests/harness/seed.py"))
