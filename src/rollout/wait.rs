@@ -127,6 +127,8 @@ pub async fn wait(
             return Ok(done);
         }
         let names: Vec<String> = pending.iter().map(|w| w.service.clone()).collect();
+        // Polls start on a schedule (`interval` apart), however long each one takes.
+        let poll_started = Instant::now();
         match ecs::describe_services(client, cluster, &names).await {
             Ok(described) => {
                 errors = 0;
@@ -172,7 +174,7 @@ pub async fn wait(
             return Ok(done);
         }
         tokio::select! {
-            () = tokio::time::sleep(interval) => {}
+            () = tokio::time::sleep(interval.saturating_sub(poll_started.elapsed())) => {}
             () = interrupt.beyond(seen) => {
                 for w in watches {
                     done.entry(w.service.clone()).or_insert(Settled::Interrupted);
