@@ -278,15 +278,17 @@ pub fn canonical_memory(s: &str) -> String {
 const MASK: &str = "(masked)";
 const MASK_CHANGED: &str = "(masked, changed)";
 
-fn env_lists(doc: &mut Value) -> Vec<&mut Vec<Value>> {
+/// Each container's plain environment, with the container's name.
+fn env_lists(doc: &mut Value) -> Vec<(String, &mut Vec<Value>)> {
     let mut out = Vec::new();
     if let Some(cs) = doc
         .pointer_mut("/taskDefinition/containerDefinitions")
         .and_then(Value::as_array_mut)
     {
         for c in cs {
+            let name = c["name"].as_str().unwrap_or_default().to_string();
             if let Some(env) = c.get_mut("environment").and_then(Value::as_array_mut) {
-                out.push(env);
+                out.push((name, env));
             }
         }
     }
@@ -305,19 +307,27 @@ fn secret_entry(e: &Value) -> Option<(String, String)> {
 
 /// Masks secret-looking plain values on both sides; a changed value stays visible as a change.
 fn mask_pairwise(old: &mut Value, new: &mut Value) {
-    let old_values: BTreeMap<String, String> = env_lists(old)
+    // Compared container by container: the same name in two containers is two variables.
+    let old_values: BTreeMap<(String, String), String> = env_lists(old)
         .into_iter()
-        .flat_map(|l| l.iter().filter_map(secret_entry).collect::<Vec<_>>())
+        .flat_map(|(c, l)| {
+            l.iter()
+                .filter_map(secret_entry)
+                .map(|(n, v)| ((c.clone(), n), v))
+                .collect::<Vec<_>>()
+        })
         .collect();
-    for list in env_lists(new) {
+    for (container, list) in env_lists(new) {
         for e in list.iter_mut() {
             if let Some((name, value)) = secret_entry(e) {
-                let same = old_values.get(&name).is_none_or(|v| *v == value);
+                let same = old_values
+                    .get(&(container.clone(), name))
+                    .is_none_or(|v| *v == value);
                 e["value"] = Value::from(if same { MASK } else { MASK_CHANGED });
             }
         }
     }
-    for list in env_lists(old) {
+    for (_, list) in env_lists(old) {
         for e in list.iter_mut() {
             if secret_entry(e).is_some() {
                 e["value"] = Value::from(MASK);
@@ -327,7 +337,7 @@ fn mask_pairwise(old: &mut Value, new: &mut Value) {
 }
 
 fn mask_all(mut doc: Value) -> Value {
-    for list in env_lists(&mut doc) {
+    for (_, list) in env_lists(&mut doc) {
         for e in list.iter_mut() {
             if secret_entry(e).is_some() {
                 e["value"] = Value::from(MASK);
@@ -502,5 +512,16 @@ mod tests {
         let text = format!("{old}{new}");
         assert!(!text.contains("secret\""), "{text}");
         assert_ne!(old, new, "a changed secret-looking value is still a change");
+    }
+
+    #[test]
+    fn masking_compares_container_by_container() {
+        let doc = json!({"taskDefinition": {"containerDefinitions": [
+            {"name": "api", "environment": [{"name": "API_KEY", "value": "one"}]},
+            {"name": "worker", "environment": [{"name": "API_KEY", "value": "two"}]}]}});
+        let (mut old, mut new) = (doc.clone(), doc);
+        mask_pairwise(&mut old, &mut new);
+        assert_eq!(old, new, "nothing changed, though the two containers' values differ");
+        assert!(!new.to_string().contains("one") && !new.to_string().contains("two"));
     }
 }

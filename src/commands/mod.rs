@@ -161,7 +161,13 @@ pub async fn compared(
         })?;
     let mut tag = image_tag.map(str::to_string);
     if tag.is_none() {
-        let tags: std::collections::BTreeSet<String> = live.image_tags().into_values().collect();
+        // Only the declared services count: an orphan's tag says nothing about this file.
+        let tags: std::collections::BTreeSet<String> = live
+            .image_tags()
+            .into_iter()
+            .filter(|(service, _)| names.contains(service))
+            .map(|(_, tag)| tag)
+            .collect();
         tag = (tags.len() == 1).then(|| tags.into_iter().next().expect("one tag"));
         ready = load_ready(envs_dir, env, ready.outputs, tag.as_deref(), false, p)?;
         select_services(&mut ready.loaded.envs[0], services).map_err(|e| {
