@@ -521,7 +521,10 @@ mod tests {
             {"name": "worker", "environment": [{"name": "API_KEY", "value": "two"}]}]}});
         let (mut old, mut new) = (doc.clone(), doc);
         mask_pairwise(&mut old, &mut new);
-        assert_eq!(old, new, "nothing changed, though the two containers' values differ");
+        assert_eq!(
+            old, new,
+            "nothing changed, though the two containers' values differ"
+        );
         assert!(!new.to_string().contains("one") && !new.to_string().contains("two"));
     }
 }

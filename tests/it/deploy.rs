@@ -285,63 +285,11 @@ async fn a_failed_rollout_goes_back_to_the_last_healthy_revision() {
         "ACTIVE"
     );
 
-    // `rollback` with nothing newer healthy stays; `--to 2` moves to the manual revision.
-    let out = stage
-        .slipway()
-        .args([
-            "--format",
-            "json",
-            "rollback",
-            "--env",
-            "staging",
-            "--service",
-            "api",
-            "--to",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(r["services"][0]["rolled_back_to"]
-        .as_str()
-        .unwrap()
-        .ends_with(":2"));
-    let out = stage
-        .slipway()
-        .args([
-            "--format",
-            "json",
-            "rollback",
-            "--env",
-            "staging",
-            "--service",
-            "api",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        r["services"][0]["rolled_back_to"]
-            .as_str()
-            .unwrap()
-            .ends_with(":1"),
-        "{r:#}"
-    );
-
+    // `--to N` moves to a revision; the default goes back to the last one marked healthy;
     // `--to-release TAG` finds the revision deployed with that image tag.
     for (args, expect) in [
+        (vec!["--to", "2"], ":2"),
+        (vec![], ":1"),
         (vec!["--to", "2"], ":2"),
         (vec!["--to-release", "v1"], ":1"),
     ] {
@@ -359,20 +307,11 @@ async fn a_failed_rollout_goes_back_to_the_last_healthy_revision() {
             .args(&args)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
         let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(
-            r["services"][0]["rolled_back_to"]
-                .as_str()
-                .unwrap()
-                .ends_with(expect),
-            "{args:?}: {r:#}"
-        );
+        let to = r["services"][0]["rolled_back_to"].as_str().unwrap();
+        assert!(to.ends_with(expect), "{args:?}: {r:#}");
     }
     let out = stage
         .slipway()
