@@ -11,7 +11,7 @@ use crate::exit::Exit;
 use crate::output::Printer;
 use crate::rollout::engine::{self, Deploy};
 use crate::rollout::{history, notify, progress};
-use crate::{live, render, report};
+use crate::{render, report};
 
 pub async fn run(envs_dir: &Path, args: &DeployArgs, p: &Printer) -> Exit {
     let mut ready =
@@ -48,12 +48,9 @@ pub async fn rollout(
     let env = ready.env();
     let clients = super::clients(env, aws).await;
     let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
-    let live = match live::fetch(&clients.ecs, &env.cluster.v, &names).await {
+    let live = match super::live_state(env, &clients, p).await {
         Ok(l) => l,
-        Err(e) => {
-            p.error(e);
-            return Exit::Error;
-        }
+        Err(code) => return code,
     };
     let git = crate::git::head(envs_dir);
     let inputs = render::Inputs {

@@ -7,8 +7,8 @@ use std::path::Path;
 use crate::cli::{Format, MigrateArgs};
 use crate::exit::Exit;
 use crate::output::Printer;
-use crate::rollout::{history, migrate, progress};
-use crate::{diff, render};
+use crate::render;
+use crate::rollout::{engine, history, migrate, progress};
 
 pub async fn run(envs_dir: &Path, args: &MigrateArgs, p: &Printer) -> Exit {
     let c = match super::compared(
@@ -57,29 +57,15 @@ pub async fn run(envs_dir: &Path, args: &MigrateArgs, p: &Printer) -> Exit {
     for svc in with_migrations {
         let name = &svc.name.v;
         let td = &rendered.task_definitions[name];
-        let arn = match c.live.task_definition_of(name) {
-            Some((arn, live))
-                if diff::normalise_task_definition(live) == diff::normalise_task_definition(td) =>
-            {
-                arn.to_string()
+        let arn = match engine::revision_for(&c.clients.ecs, &c.live, name, td, progress.as_ref())
+            .await
+        {
+            Ok((arn, _)) => arn,
+            Err(e) => {
+                p.error(e);
+                return Exit::Error;
             }
-            _ => match crate::aws::ecs::register_task_definition(&c.clients.ecs, td).await {
-                Ok(rev) => {
-                    progress.info(&format!("{name}: registered {}", rev.arn));
-                    rev.arn
-                }
-                Err(e) => {
-                    p.error(e);
-                    return Exit::Error;
-                }
-            },
         };
-        let essential: Vec<String> = td
-            .container_definitions
-            .iter()
-            .filter(|c| c.essential)
-            .map(|c| c.name.clone())
-            .collect();
         progress.step(&format!("migrate ({name})"));
         let m = svc.migration.as_ref().expect("filtered");
         match migrate::run(
@@ -87,7 +73,7 @@ pub async fn run(envs_dir: &Path, args: &MigrateArgs, p: &Printer) -> Exit {
             name,
             m,
             &arn,
-            &essential,
+            td,
             &rendered.services[name],
             progress.as_ref(),
         )

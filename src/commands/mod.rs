@@ -153,12 +153,7 @@ pub async fn compared(
         .iter()
         .map(|s| s.name.v.clone())
         .collect();
-    let live = crate::live::fetch(&clients.ecs, &ready.env().cluster.v, &names)
-        .await
-        .map_err(|e| {
-            p.error(e);
-            Exit::Error
-        })?;
+    let live = live_state(ready.env(), &clients, p).await?;
     let mut tag = image_tag.map(str::to_string);
     if tag.is_none() {
         // Only the declared services count: an orphan's tag says nothing about this file.
@@ -205,6 +200,21 @@ pub fn select_services(
     }
     env.services.retain(|s| names.contains(&s.name.v));
     Ok(())
+}
+
+/// The live ECS state of an environment's services; on failure prints why.
+pub async fn live_state(
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+    p: &crate::output::Printer,
+) -> Result<crate::live::Live, crate::exit::Exit> {
+    let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
+    crate::live::fetch(&clients.ecs, &env.cluster.v, &names)
+        .await
+        .map_err(|e| {
+            p.error(e);
+            crate::exit::Exit::Error
+        })
 }
 
 /// The AWS clients for an environment: its region, the caller's credentials.

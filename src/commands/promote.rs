@@ -2,14 +2,13 @@
 //! environment (BatchGetImage → PutImage with the same manifest: no rebuild, the same bytes and
 //! digest), then deployed to the target with the same engine as `deploy`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::aws::ecr::{self, EcrRef};
 use crate::cli::{PromoteArgs, TfOutputsArgs};
 use crate::exit::Exit;
 use crate::output::Printer;
 use crate::render;
+use crate::rollout::promote::{self, Retagged};
 
 pub async fn run(envs_dir: &Path, args: &PromoteArgs, p: &Printer) -> Exit {
     let target_tag = args
@@ -51,117 +50,29 @@ pub async fn run(envs_dir: &Path, args: &PromoteArgs, p: &Printer) -> Exit {
         (Err(diags), _) => return super::diff::render_failed(&diags, &source.loaded.sources, p),
         (_, Err(diags)) => return super::diff::render_failed(&diags, &target.loaded.sources, p),
     };
-    // Each target image, and the source image of the same service.
-    let mut pairs: BTreeMap<String, (EcrRef, EcrRef)> = BTreeMap::new();
-    for (name, td) in &dst.task_definitions {
-        let main = |t: &render::TaskDefinition| {
-            t.container_definitions
-                .iter()
-                .find(|c| &c.name == name)
-                .and_then(|c| EcrRef::parse(&c.image))
-        };
-        let Some(to) = main(td) else { continue };
-        let Some(from) = src.task_definitions.get(name).and_then(main) else {
-            p.error(format!(
-                "service `{name}` of \"{}\" has no ECR image in \"{}\" to promote from",
-                args.to, args.from
-            ));
+    let pairs = match promote::pairs(&src, &dst, &args.from, &args.to) {
+        Ok(pairs) => pairs,
+        Err(e) => {
+            p.error(e);
             return Exit::Error;
-        };
-        pairs.insert(
-            format!("{}/{}:{}", to.registry, to.repository, to.tag),
-            (from, to),
-        );
-    }
+        }
+    };
     let src_clients = super::clients(source.env(), &args.aws).await;
     let dst_clients = super::clients(target.env(), &args.aws).await;
-    for (from, to) in pairs.values() {
+    for (from, to) in &pairs {
         let what = format!(
             "{}:{} → {}:{}",
             from.repository, from.tag, to.repository, to.tag
         );
-        let manifest = match ecr::manifest(
-            &src_clients.ecr,
-            Some(&from.registry),
-            &from.repository,
-            &from.tag,
-        )
-        .await
-        {
-            Ok(Some(m)) => m,
-            Ok(None) => {
-                p.error(format!(
-                    "{}:{} does not exist in \"{}\" (registry {}): only images that were built and tested there can be promoted",
-                    from.repository, from.tag, args.from, from.registry
-                ));
-                return Exit::Error;
+        match promote::retag(&src_clients.ecr, &dst_clients.ecr, from, to, &args.from).await {
+            Ok(Retagged::Shared { digest }) => p.note(format!(
+                "{what}: the environments share the image; nothing to re-tag ({digest})"
+            )),
+            Ok(Retagged::AlreadyThere { digest }) => {
+                p.note(format!("{what}: already points at {digest}"))
             }
-            Err(e) => {
-                p.error(e);
-                return Exit::Error;
-            }
-        };
-        if from == to {
-            p.note(format!(
-                "{what}: the environments share the image; nothing to re-tag ({})",
-                manifest.digest
-            ));
-            continue;
-        }
-        match ecr::manifest(
-            &dst_clients.ecr,
-            Some(&to.registry),
-            &to.repository,
-            &to.tag,
-        )
-        .await
-        {
-            Ok(Some(existing)) if existing.digest == manifest.digest => {
-                p.note(format!("{what}: already points at {}", manifest.digest));
-                continue;
-            }
-            Ok(Some(existing)) => {
-                p.error(format!(
-                    "{what}: the target tag already points at another image ({} instead of {}): promote under another tag with --as",
-                    existing.digest, manifest.digest
-                ));
-                return Exit::Error;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                p.error(e);
-                return Exit::Error;
-            }
-        }
-        match ecr::put_tag(
-            &dst_clients.ecr,
-            Some(&to.registry),
-            &to.repository,
-            &to.tag,
-            &manifest,
-        )
-        .await
-        {
-            Ok(digest) if digest == manifest.digest || digest.is_empty() => {
-                p.note(format!(
-                    "{what}: re-tagged {} (no rebuild)",
-                    manifest.digest
-                ));
-            }
-            Ok(digest) => {
-                p.error(format!("{what}: ECR stored digest {digest}, not {}: the bytes differ, refusing to deploy", manifest.digest));
-                return Exit::Error;
-            }
-            Err(e) if e.is_code("ImageTagAlreadyExistsException") => {
-                p.error(format!("{what}: the repository's tags are immutable and the tag exists: promote under another tag with --as ({e})"));
-                return Exit::Error;
-            }
-            Err(e)
-                if e.is_code("LayersNotFoundException")
-                    || e.is_code("ReferencedImagesNotFoundException") =>
-            {
-                p.error(format!("{what}: the target repository does not hold the image's layers (another registry): replicate the repository (ECR replication) first ({e})"));
-                return Exit::Error;
+            Ok(Retagged::Retagged { digest }) => {
+                p.note(format!("{what}: re-tagged {digest} (no rebuild)"))
             }
             Err(e) => {
                 p.error(e);

@@ -6,9 +6,9 @@ use std::path::Path;
 use crate::cli::{Format, RollbackArgs};
 use crate::exit::Exit;
 use crate::output::Printer;
+use crate::report;
 use crate::rollout::engine::{self, RollbackTo};
 use crate::rollout::{notify, progress};
-use crate::{live, report};
 
 pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
     let mut ready = match super::load_plain(envs_dir, &args.env, p) {
@@ -37,12 +37,9 @@ pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
         }
     }
     let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
-    let live = match live::fetch(&clients.ecs, &env.cluster.v, &names).await {
+    let live = match super::live_state(env, &clients, p).await {
         Ok(l) => l,
-        Err(e) => {
-            p.error(e);
-            return Exit::Error;
-        }
+        Err(code) => return code,
     };
     let to = match (&args.to, &args.to_release) {
         (Some(r), _) => RollbackTo::Revision(*r),

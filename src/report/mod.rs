@@ -5,3 +5,4 @@ pub mod comment;
 pub mod diff;
 pub mod plan;
 pub mod rollout;
+pub mod status;

@@ -140,6 +140,27 @@ pub fn short_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// The revision that runs `td` for `service`: the live one when the rendered task definition is
+/// the same (an unchanged deploy registers nothing), else a newly registered one. Returns the
+/// ARN and whether it was registered now.
+pub async fn revision_for(
+    client: &aws_sdk_ecs::Client,
+    live: &Live,
+    service: &str,
+    td: &crate::render::TaskDefinition,
+    progress: &dyn Progress,
+) -> Result<(String, bool), AwsError> {
+    if let Some((arn, l)) = live.task_definition_of(service) {
+        if diff::normalise_task_definition(l) == diff::normalise_task_definition(td) {
+            progress.info(&format!("{service}: unchanged ({})", short_arn(arn)));
+            return Ok((arn.to_string(), false));
+        }
+    }
+    let rev = ecs::register_task_definition(client, td).await?;
+    progress.info(&format!("{service}: registered {}", short_arn(&rev.arn)));
+    Ok((rev.arn, true))
+}
+
 /// Another rollout is in flight on one of the services: its description.
 pub fn in_progress(live: &Live, services: &[String]) -> Vec<String> {
     let mut out = Vec::new();
@@ -269,27 +290,14 @@ impl Deploy<'_> {
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
         for name in &self.services {
             let td = &self.rendered.task_definitions[name];
-            let live_td = self.live.task_definition_of(name);
-            let same = live_td.is_some_and(|(_, l)| {
-                diff::normalise_task_definition(l) == diff::normalise_task_definition(td)
-            });
+            let (arn, registered) =
+                revision_for(&self.clients.ecs, self.live, name, td, progress).await?;
             let outcome = report
                 .services
                 .iter_mut()
                 .find(|s| &s.service == name)
                 .expect("listed");
-            let arn = match (same, live_td) {
-                (true, Some((arn, _))) => {
-                    progress.info(&format!("{name}: unchanged ({})", short_arn(arn)));
-                    arn.to_string()
-                }
-                _ => {
-                    let rev = ecs::register_task_definition(&self.clients.ecs, td).await?;
-                    progress.info(&format!("{name}: registered {}", short_arn(&rev.arn)));
-                    outcome.registered = true;
-                    rev.arn
-                }
-            };
+            outcome.registered = registered;
             outcome.deployed = Some(arn.clone());
             targets.insert(name.clone(), arn);
         }
@@ -306,23 +314,23 @@ impl Deploy<'_> {
         {
             let Some(m) = &svc.migration else { continue };
             let name = &svc.name.v;
-            if report.services.iter().all(|s| !s.registered) {
-                progress.info(&format!("{name}: migration skipped: nothing changed"));
+            let registered = report
+                .services
+                .iter()
+                .any(|s| &s.service == name && s.registered);
+            if !registered {
+                progress.info(&format!(
+                    "{name}: migration skipped: its task definition did not change"
+                ));
                 continue;
             }
             progress.step(&format!("migrate ({name})"));
-            let essential: Vec<String> = self.rendered.task_definitions[name]
-                .container_definitions
-                .iter()
-                .filter(|c| c.essential)
-                .map(|c| c.name.clone())
-                .collect();
             let run = migrate::run(
                 &self.clients.ecs,
                 name,
                 m,
                 &targets[name],
-                &essential,
+                &self.rendered.task_definitions[name],
                 &self.rendered.services[name],
                 progress,
             );

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::aws::{ecs, AwsError};
 use crate::env::model::Migration;
-use crate::render::ecs::ServiceSettings;
+use crate::render::ecs::{ServiceSettings, TaskDefinition};
 use crate::rollout::progress::Progress;
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -20,16 +20,23 @@ pub struct MigrationResult {
     pub detail: String,
 }
 
-/// Runs `migration` of `service` on `task_definition` and waits for it to stop.
+/// Runs `migration` of `service` on the registered revision `task_definition` (rendered as
+/// `td`) and waits for it to stop.
 pub async fn run(
     client: &aws_sdk_ecs::Client,
     service: &str,
     migration: &Migration,
     task_definition: &str,
-    essential: &[String],
+    td: &TaskDefinition,
     settings: &ServiceSettings,
     progress: &dyn Progress,
 ) -> Result<MigrationResult, AwsError> {
+    let essential: Vec<&str> = td
+        .container_definitions
+        .iter()
+        .filter(|c| c.essential)
+        .map(|c| c.name.as_str())
+        .collect();
     let command: Vec<String> = migration.command.iter().map(|c| c.v.clone()).collect();
     let cluster = &settings.cluster;
     let task = ecs::run_task(
@@ -69,7 +76,7 @@ pub async fn run(
             let failed: Vec<String> = state
                 .containers
                 .iter()
-                .filter(|c| essential.contains(&c.name) && c.exit_code != Some(0))
+                .filter(|c| essential.contains(&c.name.as_str()) && c.exit_code != Some(0))
                 .map(|c| match c.exit_code {
                     Some(code) => format!("{} exited {code}", c.name),
                     None => format!(

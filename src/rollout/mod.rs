@@ -10,6 +10,8 @@ pub mod interrupt;
 pub mod migrate;
 pub mod notify;
 pub mod progress;
+pub mod promote;
 pub mod smoke;
+pub mod status;
 pub mod verify;
 pub mod wait;

@@ -1,0 +1,94 @@
+//! Which version runs where: for each environment's services, the image tag, commit, revision,
+//! tasks, rollout state and last healthy revision, read from ECS and the revision tags.
+
+use serde::Serialize;
+
+use crate::aws::{bounded, ecs, AwsError, Clients, CONCURRENCY};
+use crate::rollout::history;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub environment: String,
+    pub service: String,
+    /// `running`, or `not created` (declared in the file, absent from the cluster).
+    pub state: String,
+    pub image_tag: Option<String>,
+    pub git_sha: Option<String>,
+    pub revision: Option<String>,
+    pub running: Option<i32>,
+    pub desired: Option<i32>,
+    pub rollout: Option<String>,
+    pub deployments: Option<usize>,
+    pub last_healthy: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// The status of every service `env` declares (services not created yet included).
+pub async fn rows(
+    env: &crate::env::model::Environment,
+    clients: &Clients,
+) -> Result<Vec<Row>, AwsError> {
+    let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
+    let described = match ecs::describe_services(&clients.ecs, &env.cluster.v, &names).await {
+        Ok(d) => d,
+        Err(e) if e.is_code("ClusterNotFoundException") => ecs::Described {
+            found: Vec::new(),
+            missing: names.clone(),
+        },
+        Err(e) => return Err(e),
+    };
+    let rows = bounded(described.found, CONCURRENCY, |s| async move {
+        let (_, td) = ecs::describe_task_definition(&clients.ecs, &s.task_definition).await?;
+        let family = ecs::family_of(&s.task_definition).to_string();
+        let healthy = history::last_healthy(&clients.ecs, &family, &[]).await?;
+        let tag = |k: &str| td.tags.iter().find(|t| t.key == k).map(|t| t.value.clone());
+        let image = td
+            .container_definitions
+            .iter()
+            .find(|c| c.name == s.name)
+            .or_else(|| td.container_definitions.first())
+            .map(|c| c.image.clone())
+            .unwrap_or_default();
+        let primary = s.primary().cloned();
+        Ok::<_, AwsError>(Row {
+            environment: env.name.clone(),
+            service: s.name.clone(),
+            state: "running".into(),
+            image_tag: crate::live::image_tag(&image).map(str::to_string),
+            git_sha: tag(history::GIT_SHA),
+            revision: Some(crate::rollout::engine::short_arn(&s.task_definition).to_string()),
+            running: Some(s.running_count),
+            desired: Some(s.desired_count),
+            rollout: primary.as_ref().and_then(|d| d.rollout_state.clone()),
+            deployments: Some(s.deployments.len()),
+            last_healthy: healthy.map(|a| crate::rollout::engine::short_arn(&a).to_string()),
+            updated_at: primary
+                .and_then(|d| d.updated_at)
+                .map(crate::planfile::timestamp),
+        })
+    })
+    .await;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r?);
+    }
+    for name in described.missing {
+        out.push(Row {
+            environment: env.name.clone(),
+            service: name,
+            state: "not created".into(),
+            image_tag: None,
+            git_sha: None,
+            revision: None,
+            running: None,
+            desired: None,
+            rollout: None,
+            deployments: None,
+            last_healthy: None,
+            updated_at: None,
+        });
+    }
+    // In the environment file's order.
+    out.sort_by_key(|r| names.iter().position(|n| *n == r.service));
+    Ok(out)
+}
