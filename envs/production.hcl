@@ -61,4 +61,5 @@ notifications {
 
 deploy {
   block_on_severity = "HIGH"
+  lock_bucket       = "scr-production-terraform-state"
 }

@@ -27,7 +27,14 @@ alb {
   certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/5f0c2a6e-staging"
 }
 
+# Anyone may deploy staging: from the workflow on a merge to main, by hand from the Actions tab,
+# or from a terminal.
 approval {
   required = false
-  events   = ["push", "workflow_dispatch"]
+  events   = ["push", "workflow_dispatch", "local"]
+}
+
+# One lock per environment, in the Terraform state bucket (slipway/locks/staging.json).
+deploy {
+  lock_bucket = "scr-terraform-state"
 }

@@ -50,6 +50,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Plan an environment: Terraform plan + ECS diff, written to a plan file with a fingerprint
     Plan(PlanArgs),
+    /// Apply a reviewed plan behind its gates: Terraform apply, then the rollout it recorded
+    Apply(ApplyArgs),
     /// Post the plan as a pull request comment, updated in place on every run
     Comment(CommentArgs),
     /// Roll out an image tag: verify, migrate, register, update, wait, smoke; roll back on failure
@@ -63,6 +65,102 @@ pub enum Command {
     /// Database migrations as one-off ECS tasks
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// Force-release an environment's lock (say why); prints whose lock it was
+    Unlock(UnlockArgs),
+}
+
+fn fingerprint(s: &str) -> Result<String, String> {
+    crate::gate::fingerprint::parse_fingerprint(s)
+}
+
+/// What the approval gate checks besides the run's own facts (event, actor).
+#[derive(Args, Debug, Clone, Default)]
+pub struct GateArgs {
+    /// The environment's confirmation word (approval.confirmation)
+    #[arg(long, value_name = "WORD")]
+    pub confirm: Option<String>,
+
+    /// The pull request whose reviews count (approval.pull_request_approved); in Actions, the
+    /// event's pull request by default
+    #[arg(long, value_name = "NUMBER")]
+    pub pr: Option<u64>,
+}
+
+/// The environment's lock (deploy.lock_bucket).
+#[derive(Args, Debug, Clone)]
+pub struct LockArgs {
+    /// How long the lock is held without a renewal; a heartbeat renews it every third of this
+    #[arg(long, value_name = "DUR", value_parser = duration, default_value = "5m", env = "SLIPWAY_LOCK_LEASE")]
+    pub lock_lease: std::time::Duration,
+
+    /// Wait up to this long for a lock someone else holds (default: refuse at once)
+    #[arg(long, value_name = "DUR", value_parser = duration, default_value = "0s", env = "SLIPWAY_LOCK_TIMEOUT")]
+    pub lock_timeout: std::time::Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// Environment (must be the plan's)
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// The plan file `slipway plan` wrote (the saved Terraform plan beside it)
+    #[arg(long, value_name = "FILE")]
+    pub plan: std::path::PathBuf,
+
+    /// The fingerprint reviewers saw (the PR comment shows its first 12 digits; that is enough)
+    #[arg(long, value_name = "HEX", value_parser = fingerprint)]
+    pub fingerprint: Option<String>,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    /// `-backend-config` for `terraform init` (repeatable: a file or key=value)
+    #[arg(long, value_name = "CONFIG")]
+    pub backend_config: Vec<String>,
+
+    /// Per-service deadline for settling (default: each service's deployment.timeout)
+    #[arg(long, value_name = "DUR", value_parser = duration)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// On failure, leave the services as they are instead of rolling back
+    #[arg(long)]
+    pub no_rollback: bool,
+
+    /// Run the smoke checks against this base URL (default: the environment's smoke_base_url)
+    #[arg(long, value_name = "URL")]
+    pub smoke_base_url: Option<String>,
+
+    /// Skip the smoke checks
+    #[arg(long)]
+    pub no_smoke: bool,
+
+    /// Overall deadline for the smoke checks
+    #[arg(long, value_name = "DUR", value_parser = duration, default_value = "5m")]
+    pub smoke_timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub tf: TfOutputsArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct UnlockArgs {
+    /// Environment whose lock to release
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// Why (printed with whose lock it was, for the log)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 fn duration(s: &str) -> Result<std::time::Duration, String> {
@@ -112,10 +210,16 @@ pub struct DeployArgs {
     pub rollout: RolloutArgs,
 
     #[command(flatten)]
+    pub gate: GateArgs,
+
+    #[command(flatten)]
     pub tf: TfOutputsArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Args, Debug)]
@@ -143,6 +247,9 @@ pub struct RollbackArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Args, Debug)]
@@ -170,12 +277,18 @@ pub struct PromoteArgs {
     #[command(flatten)]
     pub rollout: RolloutArgs,
 
+    #[command(flatten)]
+    pub gate: GateArgs,
+
     /// Terraform outputs of the target environment
     #[command(flatten)]
     pub tf: TfOutputsArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Args, Debug)]
@@ -205,10 +318,16 @@ pub struct MigrateArgs {
     pub image_tag: Option<String>,
 
     #[command(flatten)]
+    pub gate: GateArgs,
+
+    #[command(flatten)]
     pub tf: TfOutputsArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// How slipway reaches AWS (credentials come from the usual chain: env, profile, SSO, OIDC web

@@ -107,7 +107,7 @@ pub fn service(
     let image_live = live.as_ref().map(|l| main_image(l.task_definition, name));
     let live_revision = live
         .as_ref()
-        .and_then(|l| crate::aws::ecs::revision_number(l.task_definition_arn));
+        .and_then(|l| crate::naming::revision_number(l.task_definition_arn));
     let live_arn = live.as_ref().map(|l| l.task_definition_arn.to_string());
     let (old, new, action) = match (&live, rendered) {
         (None, None) => (Value::Null, Value::Null, Action::Unchanged),
@@ -228,7 +228,7 @@ pub fn normalise_task_definition(td: &TaskDefinition) -> Value {
 
 pub fn normalise_service(ss: &ServiceSettings) -> Value {
     let mut ss = ss.clone();
-    ss.task_definition = crate::aws::ecs::family_of(&ss.task_definition).to_string();
+    ss.task_definition = crate::naming::family_of(&ss.task_definition).to_string();
     ss.tags.retain(|t| !REVISION_TAGS.contains(&t.key.as_str()));
     ss.tags.sort();
     let vpc = &mut ss.network_configuration.awsvpc_configuration;
@@ -297,7 +297,7 @@ fn env_lists(doc: &mut Value) -> Vec<(String, &mut Vec<Value>)> {
 
 fn secret_entry(e: &Value) -> Option<(String, String)> {
     let name = e["name"].as_str()?;
-    crate::env::validate::looks_secret(name).then(|| {
+    crate::naming::looks_secret(name).then(|| {
         (
             name.to_string(),
             e["value"].as_str().unwrap_or_default().to_string(),

@@ -4,19 +4,17 @@ use std::path::Path;
 
 use crate::env::GitVars;
 
-/// The HEAD commit of the repository containing `path`, if there is one.
-pub fn head(path: &Path) -> Option<GitVars> {
+/// The HEAD commit of the repository containing `path`, if there is one. On a detached HEAD (as
+/// CI checks out) the branch is `branch_hint`, the name the CI system gives.
+pub fn head(path: &Path, branch_hint: Option<String>) -> Option<GitVars> {
     let repo = git2::Repository::discover(path).ok()?;
     let head = repo.head().ok()?;
     let commit = head.peel_to_commit().ok()?;
     let sha = commit.id().to_string();
-    // CI checks out a detached HEAD; GitHub Actions names the branch in its environment.
     let branch = if head.is_branch() {
         head.shorthand().ok().map(str::to_string)
     } else {
-        ["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|b| !b.is_empty()))
+        branch_hint
     };
     Some(GitVars {
         short_sha: sha[..7].to_string(),

@@ -1,9 +1,11 @@
-//! GitHub's REST API, for one thing: the plan comment on a pull request, created once and then
-//! updated in place.
+//! GitHub's API, for what slipway needs of a pull request: the plan comment (created once, then
+//! updated in place, and read back by `apply` with its author), the pull request's author, head
+//! and reviews, team membership, and who the token is.
 //!
-//! Configuration is what GitHub Actions sets: `GITHUB_API_URL` (default api.github.com),
-//! `GITHUB_REPOSITORY`, `GITHUB_TOKEN`, and `GITHUB_EVENT_PATH` for the PR number. The token is
-//! only ever sent as a header; it is never printed, logged or part of an error.
+//! Configuration is what GitHub Actions sets (resolved in [`crate::settings::Actions`]):
+//! `GITHUB_API_URL` (default api.github.com), `GITHUB_GRAPHQL_URL`, `GITHUB_REPOSITORY`,
+//! `GITHUB_TOKEN`, and `GITHUB_EVENT_PATH` for the PR number. The token is only ever sent as a
+//! header, and only to the API's own host; it is never printed, logged or part of an error.
 
 use std::time::Duration;
 
@@ -27,8 +29,12 @@ pub enum GitHubError {
     Unauthorized { message: String },
     #[error("GitHub API rate limit exhausted (403 {message}); it resets at {reset}")]
     RateLimited { message: String, reset: String },
-    #[error("GitHub denied {what} (403 {message}): the token needs `pull-requests: write` (in a workflow: `permissions: pull-requests: write`)")]
-    Forbidden { what: String, message: String },
+    #[error("GitHub denied {what} (403 {message}): the token needs {needs}")]
+    Forbidden {
+        what: String,
+        message: String,
+        needs: &'static str,
+    },
     #[error("GitHub answered 404 Not Found for {what}: check GITHUB_REPOSITORY and the PR number, and that the token can see the repository")]
     NotFound { what: String },
     #[error("GitHub rejected {what} ({status} {message})")]
@@ -55,6 +61,7 @@ pub enum GitHubError {
 pub struct GitHub {
     http: reqwest::Client,
     api: String,
+    graphql: String,
     pub repository: String,
 }
 
@@ -63,7 +70,62 @@ struct Comment {
     id: u64,
     body: Option<String>,
     html_url: Option<String>,
+    user: Option<User>,
 }
+
+#[derive(Clone, Debug, Deserialize)]
+struct User {
+    login: String,
+}
+
+/// A comment found on a pull request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundComment {
+    pub id: u64,
+    pub body: String,
+    /// The login that wrote it.
+    pub author: String,
+    pub url: Option<String>,
+}
+
+/// What `apply` needs to know of a pull request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    pub author: String,
+    /// The commit at the head of the pull request now.
+    pub head_sha: String,
+    /// open, closed
+    pub state: String,
+}
+
+/// One review of a pull request.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Review {
+    pub login: String,
+    /// APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING
+    pub state: String,
+    /// The commit the review was made on.
+    pub commit_id: Option<String>,
+    pub submitted_at: Option<String>,
+}
+
+/// Someone's membership of a team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Membership {
+    Active,
+    /// Invited, not yet accepted: not a member for slipway's purposes.
+    Pending,
+    None,
+}
+
+/// What a 403 means for each kind of request: the permission the token lacks.
+const NEEDS_COMMENTS: &str =
+    "`pull-requests: write` (in a workflow: `permissions: pull-requests: write`)";
+const NEEDS_PULLS: &str =
+    "`pull-requests: read` (in a workflow: `permissions: pull-requests: read`)";
+const NEEDS_MEMBERS: &str = "the organisation's `members: read` permission: the workflow's GITHUB_TOKEN cannot read team membership; pass a GitHub App installation token (actions/create-github-app-token) or a fine-grained token as GITHUB_TOKEN";
 
 /// What `upsert_comment` did.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -75,30 +137,36 @@ pub struct Posted {
 }
 
 impl GitHub {
-    /// From the environment Actions sets; `repository` overrides `GITHUB_REPOSITORY`.
-    pub fn from_env(repository: Option<&str>) -> Result<GitHub, GitHubError> {
-        let token = std::env::var("GITHUB_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty())
-            .ok_or(GitHubError::Missing(
-                "GITHUB_TOKEN",
-                "in a workflow pass `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`",
-            ))?;
-        let repository = match repository {
+    /// From what Actions sets; `repository` overrides `GITHUB_REPOSITORY`.
+    pub fn from_settings(
+        actions: &crate::settings::Actions,
+        repository: Option<&str>,
+    ) -> Result<GitHub, GitHubError> {
+        let token = actions.token.as_ref().ok_or(GitHubError::Missing(
+            "GITHUB_TOKEN",
+            "in a workflow pass `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`",
+        ))?;
+        let repository = match repository.or(actions.repository.as_deref()) {
             Some(r) => r.to_string(),
-            None => std::env::var("GITHUB_REPOSITORY")
-                .ok()
-                .filter(|r| !r.is_empty())
-                .ok_or(GitHubError::Missing(
+            None => {
+                return Err(GitHubError::Missing(
                     "GITHUB_REPOSITORY",
                     "set it to owner/name, or pass --repository",
-                ))?,
+                ))
+            }
         };
-        let api = std::env::var("GITHUB_API_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "https://api.github.com".to_string());
-        GitHub::new(&api, &repository, &token)
+        let mut gh = GitHub::new(&actions.api_url, &repository, token.expose())?;
+        if let Some(g) = &actions.graphql_url {
+            // The token goes to GitHub's own host only.
+            if !same_origin(g, &gh.api) {
+                return Err(GitHubError::ForeignLink {
+                    url: g.clone(),
+                    api: gh.api.clone(),
+                });
+            }
+            gh.graphql = g.clone();
+        }
+        Ok(gh)
     }
 
     pub fn new(api: &str, repository: &str, token: &str) -> Result<GitHub, GitHubError> {
@@ -132,9 +200,16 @@ impl GitHub {
                 url: api.to_string(),
                 message: e.to_string(),
             })?;
+        let api = api.trim_end_matches('/').to_string();
+        // GitHub Enterprise Server serves REST under /api/v3 and GraphQL at /api/graphql.
+        let graphql = match api.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{api}/graphql"),
+        };
         Ok(GitHub {
             http,
-            api: api.trim_end_matches('/').to_string(),
+            api,
+            graphql,
             repository: repository.to_string(),
         })
     }
@@ -146,6 +221,18 @@ impl GitHub {
         &self,
         what: &str,
         idempotent: bool,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, GitHubError> {
+        self.send_needing(what, idempotent, NEEDS_COMMENTS, make)
+            .await
+    }
+
+    /// [`GitHub::send`], naming the permission a 403 means the token lacks.
+    async fn send_needing(
+        &self,
+        what: &str,
+        idempotent: bool,
+        needs: &'static str,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, GitHubError> {
         let mut last_status = 0;
@@ -171,7 +258,7 @@ impl GitHub {
                         attempts: attempt,
                     });
                 }
-                return check(resp, what).await;
+                return check(resp, what, needs).await;
             }
             last_status = status.as_u16();
             if attempt < ATTEMPTS {
@@ -189,22 +276,52 @@ impl GitHub {
         })
     }
 
-    /// Creates the comment carrying `marker` on issue/PR `number`, or updates it in place.
-    pub async fn upsert_comment(
+    /// The first comment on issue/PR `number` whose body contains `marker`, across every page.
+    pub async fn find_comment(
         &self,
         number: u64,
         marker: &str,
-        body: &str,
-    ) -> Result<Posted, GitHubError> {
-        let mut url = Some(format!(
-            "{}/repos/{}/issues/{number}/comments?per_page=100",
-            self.api, self.repository
-        ));
-        let mut found = None;
+    ) -> Result<Option<FoundComment>, GitHubError> {
         let what = format!("the comments of {}#{number}", self.repository);
+        let mut found = None;
+        self.pages(
+            &format!(
+                "{}/repos/{}/issues/{number}/comments?per_page=100",
+                self.api, self.repository
+            ),
+            &what,
+            NEEDS_COMMENTS,
+            |page: Vec<Comment>| {
+                found = page
+                    .into_iter()
+                    .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
+                found.is_none()
+            },
+        )
+        .await?;
+        Ok(found.map(|c| FoundComment {
+            id: c.id,
+            body: c.body.unwrap_or_default(),
+            author: c.user.map(|u| u.login).unwrap_or_default(),
+            url: c.html_url,
+        }))
+    }
+
+    /// Reads pages of a list, following `Link: rel="next"` (only on the API's own host), until
+    /// `each` returns false or [`MAX_PAGES`] were read.
+    async fn pages<T: serde::de::DeserializeOwned>(
+        &self,
+        first: &str,
+        what: &str,
+        needs: &'static str,
+        mut each: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<(), GitHubError> {
+        let mut url = Some(first.to_string());
         for _ in 0..MAX_PAGES {
             let Some(page_url) = url.take() else { break };
-            let resp = self.send(&what, true, || self.http.get(&page_url)).await?;
+            let resp = self
+                .send_needing(what, true, needs, || self.http.get(&page_url))
+                .await?;
             url = next_link(resp.headers());
             if let Some(next) = &url {
                 if !same_origin(next, &self.api) {
@@ -214,61 +331,182 @@ impl GitHub {
                     });
                 }
             }
-            let comments: Vec<Comment> = resp.json().await.map_err(|e| GitHubError::Rejected {
-                what: what.clone(),
+            let items: Vec<T> = resp.json().await.map_err(|e| GitHubError::Rejected {
+                what: what.to_string(),
                 status: 200,
                 message: format!("unreadable answer: {e}"),
             })?;
-            if let Some(c) = comments
-                .into_iter()
-                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
-            {
-                found = Some(c);
+            if !each(items) {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// Replaces the body of comment `id`.
+    pub async fn update_comment(&self, id: u64, body: &str) -> Result<Posted, GitHubError> {
         let payload = serde_json::json!({ "body": body });
-        let (resp, created) = match &found {
-            Some(c) => {
-                let target = format!(
-                    "{}/repos/{}/issues/comments/{}",
-                    self.api, self.repository, c.id
-                );
-                let what = format!("the update of comment {}", c.id);
-                (
-                    self.send(&what, true, || self.http.patch(&target).json(&payload))
-                        .await?,
-                    false,
-                )
-            }
-            None => {
-                let target = format!(
-                    "{}/repos/{}/issues/{number}/comments",
-                    self.api, self.repository
-                );
-                let what = format!("a new comment on {}#{number}", self.repository);
-                (
-                    self.send(&what, false, || self.http.post(&target).json(&payload))
-                        .await?,
-                    true,
-                )
-            }
-        };
-        let c: Comment = resp.json().await.map_err(|e| GitHubError::Rejected {
-            what: "the comment".into(),
-            status: 200,
-            message: format!("unreadable answer: {e}"),
-        })?;
+        let target = format!(
+            "{}/repos/{}/issues/comments/{id}",
+            self.api, self.repository
+        );
+        let what = format!("the update of comment {id}");
+        let resp = self
+            .send(&what, true, || self.http.patch(&target).json(&payload))
+            .await?;
+        let c: Comment = read_json(resp, "the comment").await?;
         Ok(Posted {
             id: c.id,
             url: c.html_url,
-            created,
+            created: false,
+        })
+    }
+
+    /// Creates the comment carrying `marker` on issue/PR `number`, or updates it in place.
+    pub async fn upsert_comment(
+        &self,
+        number: u64,
+        marker: &str,
+        body: &str,
+    ) -> Result<Posted, GitHubError> {
+        if let Some(c) = self.find_comment(number, marker).await? {
+            return self.update_comment(c.id, body).await;
+        }
+        let payload = serde_json::json!({ "body": body });
+        let target = format!(
+            "{}/repos/{}/issues/{number}/comments",
+            self.api, self.repository
+        );
+        let what = format!("a new comment on {}#{number}", self.repository);
+        let resp = self
+            .send(&what, false, || self.http.post(&target).json(&payload))
+            .await?;
+        let c: Comment = read_json(resp, "the comment").await?;
+        Ok(Posted {
+            id: c.id,
+            url: c.html_url,
+            created: true,
+        })
+    }
+
+    /// Who the token is: GraphQL's `viewer`, which answers for user tokens and for GitHub App
+    /// installation tokens alike (REST `GET /user` refuses the latter), e.g.
+    /// `github-actions[bot]` for a workflow's GITHUB_TOKEN.
+    pub async fn viewer(&self) -> Result<String, GitHubError> {
+        let payload = serde_json::json!({ "query": "query { viewer { login } }" });
+        let what = "who the token is (GraphQL viewer)";
+        let resp = self
+            .send_needing(what, true, NEEDS_PULLS, || {
+                self.http.post(&self.graphql).json(&payload)
+            })
+            .await?;
+        let v: serde_json::Value = read_json(resp, what).await?;
+        v["data"]["viewer"]["login"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| GitHubError::Rejected {
+                what: what.to_string(),
+                status: 200,
+                message: v["errors"][0]["message"]
+                    .as_str()
+                    .unwrap_or("no viewer in the answer")
+                    .to_string(),
+            })
+    }
+
+    /// The pull request's author, head commit and state.
+    pub async fn pull_request(&self, number: u64) -> Result<PullRequest, GitHubError> {
+        let what = format!("pull request {}#{number}", self.repository);
+        let url = format!("{}/repos/{}/pulls/{number}", self.api, self.repository);
+        let resp = self
+            .send_needing(&what, true, NEEDS_PULLS, || self.http.get(&url))
+            .await?;
+        let v: serde_json::Value = read_json(resp, &what).await?;
+        let field = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_string);
+        Ok(PullRequest {
+            number,
+            author: field("/user/login").unwrap_or_default(),
+            head_sha: field("/head/sha").unwrap_or_default(),
+            state: field("/state").unwrap_or_default(),
+        })
+    }
+
+    /// Every review of the pull request, oldest first.
+    pub async fn reviews(&self, number: u64) -> Result<Vec<Review>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            user: Option<User>,
+            state: String,
+            commit_id: Option<String>,
+            submitted_at: Option<String>,
+        }
+        let what = format!("the reviews of {}#{number}", self.repository);
+        let mut out = Vec::new();
+        self.pages(
+            &format!(
+                "{}/repos/{}/pulls/{number}/reviews?per_page=100",
+                self.api, self.repository
+            ),
+            &what,
+            NEEDS_PULLS,
+            |page: Vec<Raw>| {
+                out.extend(page.into_iter().map(|r| Review {
+                    login: r.user.map(|u| u.login).unwrap_or_default(),
+                    state: r.state,
+                    commit_id: r.commit_id,
+                    submitted_at: r.submitted_at,
+                }));
+                true
+            },
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// `login`'s membership of team `org/slug`.
+    pub async fn team_membership(
+        &self,
+        org: &str,
+        slug: &str,
+        login: &str,
+    ) -> Result<Membership, GitHubError> {
+        let what = format!("the membership of {login} in team {org}/{slug}");
+        let url = format!("{}/orgs/{org}/teams/{slug}/memberships/{login}", self.api);
+        let resp = match self
+            .send_needing(&what, true, NEEDS_MEMBERS, || self.http.get(&url))
+            .await
+        {
+            Ok(r) => r,
+            // GitHub answers 404 for "not a member" (and for a team the token cannot see).
+            Err(GitHubError::NotFound { .. }) => return Ok(Membership::None),
+            Err(e) => return Err(e),
+        };
+        let v: serde_json::Value = read_json(resp, &what).await?;
+        Ok(match v["state"].as_str() {
+            Some("active") => Membership::Active,
+            Some("pending") => Membership::Pending,
+            _ => Membership::None,
         })
     }
 }
 
+async fn read_json<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+    what: &str,
+) -> Result<T, GitHubError> {
+    resp.json().await.map_err(|e| GitHubError::Rejected {
+        what: what.to_string(),
+        status: 200,
+        message: format!("unreadable answer: {e}"),
+    })
+}
+
 /// Maps GitHub's error statuses to errors that say what to do.
-async fn check(resp: reqwest::Response, what: &str) -> Result<reqwest::Response, GitHubError> {
+async fn check(
+    resp: reqwest::Response,
+    what: &str,
+    needs: &'static str,
+) -> Result<reqwest::Response, GitHubError> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
@@ -293,7 +531,11 @@ async fn check(resp: reqwest::Response, what: &str) -> Result<reqwest::Response,
                 .map_or_else(|| "an unknown time".to_string(), crate::planfile::timestamp);
             GitHubError::RateLimited { message, reset }
         }
-        403 => GitHubError::Forbidden { what, message },
+        403 => GitHubError::Forbidden {
+            what,
+            message,
+            needs,
+        },
         404 => GitHubError::NotFound { what },
         s => GitHubError::Rejected {
             what,
@@ -334,35 +576,42 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// The pull request number of the event that started the workflow (`GITHUB_EVENT_PATH`).
-pub fn pr_from_event() -> Result<u64, GitHubError> {
-    let path = std::env::var("GITHUB_EVENT_PATH").map_err(|_| {
-        GitHubError::Missing(
-            "GITHUB_EVENT_PATH",
-            "outside GitHub Actions pass --pr NUMBER",
-        )
-    })?;
-    let text = std::fs::read_to_string(&path).map_err(|e| GitHubError::Event {
-        path: path.clone(),
+/// The pull request number of the event that started the workflow (`GITHUB_EVENT_PATH`): a
+/// `pull_request` event's, an issue comment's, or a `workflow_dispatch` input named `pr`.
+pub fn pr_from_event(event_path: Option<&std::path::Path>) -> Result<u64, GitHubError> {
+    let path = event_path.ok_or(GitHubError::Missing(
+        "GITHUB_EVENT_PATH",
+        "outside GitHub Actions pass --pr NUMBER",
+    ))?;
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| GitHubError::Event {
+        path: shown.clone(),
         message: e.to_string(),
     })?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| GitHubError::Event {
-        path: path.clone(),
+        path: shown.clone(),
         message: e.to_string(),
     })?;
     v["pull_request"]["number"]
         .as_u64()
         .or_else(|| v["issue"]["number"].as_u64())
         .or_else(|| v["number"].as_u64())
+        .or_else(|| match &v["inputs"]["pr"] {
+            serde_json::Value::String(s) => s.trim().trim_start_matches('#').parse().ok(),
+            n => n.as_u64(),
+        })
         .ok_or(GitHubError::Event {
-            path,
+            path: shown,
             message: "the event has no pull request number (is this a pull_request workflow?); pass --pr NUMBER".into(),
         })
 }
 
-/// Appends Markdown to the job summary when `GITHUB_STEP_SUMMARY` is set.
-pub fn append_step_summary(markdown: &str) -> std::io::Result<bool> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+/// Appends Markdown to the job summary file (`GITHUB_STEP_SUMMARY`), when there is one.
+pub fn append_step_summary(
+    summary: Option<&std::path::Path>,
+    markdown: &str,
+) -> std::io::Result<bool> {
+    let Some(path) = summary else {
         return Ok(false);
     };
     use std::io::Write;

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+use sha2::Digest;
 
 use crate::aws::ecs::{self, LiveService};
 use crate::aws::{bounded, AwsError, CONCURRENCY};
@@ -121,7 +122,53 @@ pub async fn fetch(
 pub struct EcsPlan {
     pub rendered: Ecs,
     pub diffs: Vec<ServiceDiff>,
-    pub live_digest: String,
+    pub live: LiveDigests,
+}
+
+/// Digests of the live state a plan was made against: the one the plan file binds, and one per
+/// service (to name what moved when the first no longer matches).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveDigests {
+    pub digest: String,
+    pub services: BTreeMap<String, String>,
+}
+
+/// The live state of `env`'s services (and of the orphans in its cluster), digested: what a
+/// plan records and what `apply` reads again to tell whether anything moved since.
+pub fn digests(env: &Environment, live: &Live) -> LiveDigests {
+    let mut input: BTreeMap<String, Option<Value>> = BTreeMap::new();
+    for svc in &env.services {
+        let name = &svc.name.v;
+        let value = live.services.get(name).and_then(|s| {
+            let (arn, td) = live.task_definition_of(name)?;
+            Some(serde_json::json!({
+                "arn": arn,
+                "document": diff::document(td, &s.settings),
+            }))
+        });
+        input.insert(name.clone(), value);
+    }
+    for name in &live.orphans {
+        let value = live
+            .task_definition_of(name)
+            .map(|(arn, _)| serde_json::json!({ "arn": arn }));
+        input.insert(name.clone(), value);
+    }
+    let services = input
+        .iter()
+        .filter_map(|(name, v)| {
+            let v = v.as_ref()?;
+            let text = serde_json::to_string(v).expect("a Value serialises");
+            Some((
+                name.clone(),
+                diff::hex(&sha2::Sha256::digest(text.as_bytes())),
+            ))
+        })
+        .collect();
+    LiveDigests {
+        digest: diff::live_digest(&input),
+        services,
+    }
 }
 
 impl EcsPlan {
@@ -149,7 +196,6 @@ pub fn plan(
 /// Compares rendered and live state, service by service (declared ones first, then orphans).
 pub fn compare(env: &Environment, rendered: Ecs, live: &Live) -> EcsPlan {
     let mut diffs = Vec::new();
-    let mut digest_input: BTreeMap<String, Option<Value>> = BTreeMap::new();
     let entry = |name: &str| {
         let s = live.services.get(name)?;
         let (arn, td) = live.task_definition_of(name)?;
@@ -168,37 +214,20 @@ pub fn compare(env: &Environment, rendered: Ecs, live: &Live) -> EcsPlan {
         let ctx = diff::Context {
             autoscaling: svc.autoscaling.as_ref().map(|a| (a.min.v, a.max.v)),
         };
-        let live_entry = entry(name);
-        digest_input.insert(
-            name.clone(),
-            live_entry.as_ref().map(|l| {
-                serde_json::json!({
-                    "arn": l.task_definition_arn,
-                    "document": diff::document(l.task_definition, l.settings),
-                })
-            }),
-        );
-        let mut d = diff::service(name, rendered_pair, live_entry, ctx);
+        let mut d = diff::service(name, rendered_pair, entry(name), ctx);
         if live.cluster_missing {
             d.note = Some(format!("cluster {} does not exist yet", live.cluster));
         }
         diffs.push(d);
     }
     for name in &live.orphans {
-        let live_entry = entry(name);
-        digest_input.insert(
-            name.clone(),
-            live_entry
-                .as_ref()
-                .map(|l| serde_json::json!({ "arn": l.task_definition_arn })),
-        );
-        let mut d = diff::service(name, None, live_entry, diff::Context::default());
+        let mut d = diff::service(name, None, entry(name), diff::Context::default());
         d.note = Some("runs in the cluster but no environment file declares it: slipway never deletes services".into());
         diffs.push(d);
     }
     EcsPlan {
         rendered,
         diffs,
-        live_digest: diff::live_digest(&digest_input),
+        live: digests(env, live),
     }
 }

@@ -8,38 +8,29 @@ use slipway::cli::{Cli, Command, MigrateCommand};
 use slipway::commands;
 use slipway::exit::Exit;
 use slipway::output::Printer;
+use slipway::settings::Settings;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let printer = Printer::new(cli.format, cli.no_color, cli.verbose);
+    // Flags, the environment and the checkout, resolved once; no command reads them itself.
+    let s = Settings::resolve(&cli);
+    let p = Printer::new(s.format, s.color, s.verbose);
     let exit = match &cli.command {
-        Command::Validate(args) => commands::validate::run(&cli.envs_dir, args, &printer),
-        Command::Render(args) => {
-            runtime().block_on(commands::render::run(&cli.envs_dir, args, &printer))
-        }
-        Command::TfSummary(args) => commands::tf_summary::run(args, &printer),
-        Command::Diff(args) => {
-            runtime().block_on(commands::diff::run(&cli.envs_dir, args, &printer))
-        }
-        Command::Plan(args) => {
-            runtime().block_on(commands::plan::run(&cli.envs_dir, args, &printer))
-        }
-        Command::Comment(args) => runtime().block_on(commands::comment::run(args, &printer)),
-        Command::Deploy(args) => {
-            runtime().block_on(commands::deploy::run(&cli.envs_dir, args, &printer))
-        }
-        Command::Rollback(args) => {
-            runtime().block_on(commands::rollback::run(&cli.envs_dir, args, &printer))
-        }
-        Command::Promote(args) => {
-            runtime().block_on(commands::promote::run(&cli.envs_dir, args, &printer))
-        }
-        Command::Status(args) => {
-            runtime().block_on(commands::status::run(&cli.envs_dir, args, &printer))
-        }
+        Command::Validate(args) => commands::validate::run(&s, args, &p),
+        Command::Render(args) => runtime().block_on(commands::render::run(&s, args, &p)),
+        Command::TfSummary(args) => commands::tf_summary::run(&s, args, &p),
+        Command::Diff(args) => runtime().block_on(commands::diff::run(&s, args, &p)),
+        Command::Plan(args) => runtime().block_on(commands::plan::run(&s, args, &p)),
+        Command::Apply(args) => runtime().block_on(commands::apply::run(&s, args, &p)),
+        Command::Comment(args) => runtime().block_on(commands::comment::run(&s, args, &p)),
+        Command::Deploy(args) => runtime().block_on(commands::deploy::run(&s, args, &p)),
+        Command::Rollback(args) => runtime().block_on(commands::rollback::run(&s, args, &p)),
+        Command::Promote(args) => runtime().block_on(commands::promote::run(&s, args, &p)),
+        Command::Status(args) => runtime().block_on(commands::status::run(&s, args, &p)),
         Command::Migrate(MigrateCommand::Run(args)) => {
-            runtime().block_on(commands::migrate::run(&cli.envs_dir, args, &printer))
+            runtime().block_on(commands::migrate::run(&s, args, &p))
         }
+        Command::Unlock(args) => runtime().block_on(commands::unlock::run(&s, args, &p)),
     };
     exit.into()
 }

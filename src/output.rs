@@ -16,11 +16,11 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(format: Format, no_color: bool, verbose: u8) -> Printer {
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    /// `color`: stderr may be coloured (resolved in [`crate::settings::Settings`]).
+    pub fn new(format: Format, color: bool, verbose: u8) -> Printer {
         Printer {
             format,
-            color: !no_color && !no_color_env && std::io::stderr().is_terminal(),
+            color,
             verbose,
             width: 100,
         }
@@ -51,8 +51,15 @@ impl Printer {
         let _ = writeln!(std::io::stderr().lock(), "{}", s.as_ref());
     }
 
+    /// One line saying what went wrong; with `-v`, the detail behind it (`{:#}`: an AWS error's
+    /// full SDK chain).
     pub fn error(&self, s: impl std::fmt::Display) {
-        let _ = writeln!(std::io::stderr().lock(), "error: {s}");
+        let text = if self.verbose > 0 {
+            format!("{s:#}")
+        } else {
+            s.to_string()
+        };
+        let _ = writeln!(std::io::stderr().lock(), "error: {text}");
     }
 
     /// Prints diagnostics to stderr, errors first, each with its snippet and caret.

@@ -65,6 +65,9 @@ pub struct EcsPart {
     pub diffs: Vec<ServiceDiff>,
     /// Digest of the live state the diff was made against.
     pub live_digest: String,
+    /// The same, per service: names what moved when `live_digest` no longer matches.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub live_services: std::collections::BTreeMap<String, String>,
 }
 
 impl PlanFile {

@@ -303,14 +303,25 @@ fn load_balancers_to_sdk(lbs: &[r::LoadBalancer]) -> Vec<t::LoadBalancer> {
         .collect()
 }
 
-/// CreateService from the rendered settings, pinned to a registered revision.
+/// CreateService from the rendered settings, pinned to a registered revision. The client token
+/// makes the SDK's retry of a call whose answer was lost get the created service back instead
+/// of "Creation of service was not idempotent".
 pub async fn create_service(
     client: &Client,
     s: &r::ServiceSettings,
     task_definition_arn: &str,
 ) -> Result<String, AwsError> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    // Up to 36 printable ASCII characters.
+    let token: String = format!("slipway-{nanos:x}-{}", std::process::id())
+        .chars()
+        .take(36)
+        .collect();
     let mut req = client
         .create_service()
+        .client_token(token)
         .cluster(&s.cluster)
         .service_name(&s.service_name)
         .task_definition(task_definition_arn)
@@ -344,18 +355,6 @@ pub async fn create_service(
 /// Seconds since the epoch of an SDK timestamp.
 fn secs(t: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<i64> {
     t.map(aws_sdk_ecs::primitives::DateTime::secs)
-}
-
-/// The family of a task definition ARN (`arn:…:task-definition/api:12` → `api`), or the input
-/// itself when it is already a family.
-pub fn family_of(arn: &str) -> &str {
-    let tail = arn.rsplit('/').next().unwrap_or(arn);
-    tail.split(':').next().unwrap_or(tail)
-}
-
-/// The revision number of a task definition ARN (`…/api:12` → 12).
-pub fn revision_number(arn: &str) -> Option<i32> {
-    arn.rsplit(':').next()?.parse().ok()
 }
 
 /// One deployment of a service, as DescribeServices reports it.
@@ -423,7 +422,7 @@ fn service_from_sdk(s: &t::Service) -> LiveService {
             .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
             .unwrap_or_default(),
         service_name: name.clone(),
-        task_definition: family_of(&td_arn).to_string(),
+        task_definition: crate::naming::family_of(&td_arn).to_string(),
         desired_count: s.desired_count(),
         launch_type: s
             .launch_type()
@@ -603,7 +602,7 @@ pub async fn list_task_definitions(
         arns.extend(
             out.task_definition_arns()
                 .iter()
-                .filter(|a| family_of(a) == family)
+                .filter(|a| crate::naming::family_of(a) == family)
                 .cloned(),
         );
         token = out.next_token().map(str::to_string);

@@ -10,6 +10,7 @@ pub mod ecr;
 pub mod ecs;
 pub mod elbv2;
 pub mod iam;
+pub mod s3;
 pub mod secrets;
 pub mod sts;
 
@@ -73,9 +74,14 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
     }
     if let Some(e) = &opts.endpoint_url {
         loader = loader.endpoint_url(e);
+        let _ = ENDPOINT.set(e.clone());
     }
     loader.load().await
 }
+
+/// The endpoint every client of this process calls instead of AWS's own, when one is
+/// configured (`AWS_ENDPOINT_URL`): named in "cannot reach" errors.
+static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Every client slipway uses, built from one configuration.
 #[derive(Clone, Debug)]
@@ -86,11 +92,17 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Clients {
+        // An endpoint of one's own (an emulator, MinIO) serves buckets by path, not by host name.
+        let s3 = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some())
+            .build();
         Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3),
             ecs: aws_sdk_ecs::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
@@ -120,17 +132,45 @@ where
         .await
 }
 
-/// A failed AWS call, with the cause the SDK's `Display` hides, and, when access was denied,
-/// the IAM permission that was missing.
+/// A failed AWS call, said in one line with what to do: a service error with its code (and,
+/// when access was denied, the IAM permission that was missing), or why no answer came back
+/// (unreachable, no credentials, timed out). The SDK's full error chain is kept for `-v`
+/// (`{:#}` prints it).
 #[derive(Debug, thiserror::Error)]
-#[error("{}", self.describe())]
 pub struct AwsError {
-    /// IAM service prefix: `ecs`, `ecr`, `sts`, `elasticloadbalancing`, `iam`.
+    /// IAM service prefix: `ecs`, `ecr`, `sts`, `elasticloadbalancing`, `iam`, `s3`.
     pub service: &'static str,
     pub operation: &'static str,
     /// The service's error code (`AccessDeniedException`, `ClusterNotFoundException`, ...).
     pub code: Option<String>,
     pub message: String,
+    /// Why no answer came back, when none did.
+    pub transport: Option<Box<Transport>>,
+    /// The SDK's error chain, for `-v`.
+    pub detail: Box<str>,
+}
+
+/// Why a call got no answer from AWS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// The endpoint could not be reached: the cause, in words.
+    Unreachable(String),
+    /// The credential chain found nothing.
+    NoCredentials,
+    /// A credential provider failed (an expired SSO session, a role it could not assume).
+    Credentials(String),
+    /// No answer within the deadline.
+    TimedOut,
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())?;
+        if f.alternate() && !self.detail.is_empty() {
+            write!(f, "\n  AWS SDK: {}", self.detail)?;
+        }
+        Ok(())
+    }
 }
 
 impl AwsError {
@@ -143,24 +183,27 @@ impl AwsError {
         E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
+        let detail = aws_sdk_ecs::error::DisplayErrorContext(&err).to_string();
         let (code, message) = match err.as_service_error() {
             Some(e) => (
                 e.code().map(str::to_string),
-                e.message().map_or_else(
-                    || aws_sdk_ecs::error::DisplayErrorContext(&err).to_string(),
-                    str::to_string,
-                ),
+                e.message().map_or_else(|| detail.clone(), str::to_string),
             ),
-            None => (
-                None,
-                aws_sdk_ecs::error::DisplayErrorContext(&err).to_string(),
-            ),
+            None => (None, detail.clone()),
+        };
+        let detail = detail.into_boxed_str();
+        let transport = if err.as_service_error().is_some() {
+            None
+        } else {
+            transport_cause(&err).map(Box::new)
         };
         AwsError {
             service,
             operation,
             code,
             message,
+            transport,
+            detail,
         }
     }
 
@@ -174,6 +217,8 @@ impl AwsError {
             operation,
             code: None,
             message: message.into(),
+            transport: None,
+            detail: Box::default(),
         }
     }
 
@@ -203,6 +248,37 @@ impl AwsError {
 
     fn describe(&self) -> String {
         let op = self.permission();
+        let endpoint = || {
+            ENDPOINT
+                .get()
+                .cloned()
+                .unwrap_or_else(|| format!("the {} endpoint", self.service))
+        };
+        match self.transport.as_deref() {
+            Some(Transport::Unreachable(why)) => {
+                return format!(
+                    "cannot reach AWS at {} ({op}): {why}; check the network, or AWS_ENDPOINT_URL",
+                    endpoint()
+                )
+            }
+            Some(Transport::NoCredentials) => {
+                return format!(
+                    "no AWS credentials ({op}): looked in the environment (AWS_ACCESS_KEY_ID), the shared config and credentials files (AWS_PROFILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS container and EC2 instance metadata; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or in GitHub Actions assume the environment's role with aws-actions/configure-aws-credentials"
+                )
+            }
+            Some(Transport::Credentials(why)) => {
+                return format!(
+                    "cannot get AWS credentials ({op}): {why}; check AWS_PROFILE, or log in again (aws sso login)"
+                )
+            }
+            Some(Transport::TimedOut) => {
+                return format!(
+                    "AWS at {} did not answer {op} in time (--aws-timeout); check the network, or raise --aws-timeout",
+                    endpoint()
+                )
+            }
+            None => {}
+        }
         match self.code.as_deref() {
             Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => format!(
                 "AWS {op} was denied: the caller needs the IAM permission `{op}` ({})",
@@ -221,4 +297,57 @@ impl AwsError {
             None => format!("AWS {op} failed: {}", self.message),
         }
     }
+}
+
+/// Why a call that got no service answer failed, found by walking the error's causes.
+fn transport_cause<E, R>(err: &aws_sdk_ecs::error::SdkError<E, R>) -> Option<Transport>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_ecs::error::SdkError;
+    if matches!(err, SdkError::TimeoutError(_)) {
+        return Some(Transport::TimedOut);
+    }
+    let mut causes: Vec<String> = Vec::new();
+    let mut io_kind = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        if let Some(c) = e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+        {
+            use aws_credential_types::provider::error::CredentialsError as C;
+            return Some(match c {
+                C::CredentialsNotLoaded(_) => Transport::NoCredentials,
+                other => Transport::Credentials(
+                    aws_sdk_ecs::error::DisplayErrorContext(other).to_string(),
+                ),
+            });
+        }
+        causes.push(e.to_string());
+        source = e.source();
+    }
+    if let SdkError::DispatchFailure(d) = err {
+        if d.is_timeout() {
+            return Some(Transport::TimedOut);
+        }
+    }
+    let why = match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+        Some(std::io::ErrorKind::ConnectionReset) => "the connection was reset".to_string(),
+        Some(std::io::ErrorKind::TimedOut) => return Some(Transport::TimedOut),
+        Some(kind) => kind.to_string(),
+        None if causes.iter().any(|c| c.contains("dns error")) => {
+            "the host name does not resolve".to_string()
+        }
+        None => {
+            if !matches!(err, SdkError::DispatchFailure(_)) {
+                return None;
+            }
+            causes.last().cloned().unwrap_or_else(|| "no answer".into())
+        }
+    };
+    Some(Transport::Unreachable(why))
 }

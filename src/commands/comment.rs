@@ -12,7 +12,7 @@ use crate::output::Printer;
 use crate::planfile::PlanFile;
 use crate::report::comment;
 
-pub async fn run(args: &CommentArgs, p: &Printer) -> Exit {
+pub async fn run(s: &crate::settings::Settings, args: &CommentArgs, p: &Printer) -> Exit {
     let plan = match PlanFile::read(&args.plan) {
         Ok(plan) => plan,
         Err(e) => {
@@ -27,34 +27,31 @@ pub async fn run(args: &CommentArgs, p: &Printer) -> Exit {
         ));
         return Exit::Ok;
     }
-    post(&plan, &args.plan, &args.github, p).await
+    post(s, &plan, &args.plan, &args.github, p).await
 }
 
 /// What the comment tells reviewers to run.
-fn apply_hint(plan: &PlanFile, plan_path: &Path, gh: &GitHubArgs) -> String {
+pub fn apply_hint(plan: &PlanFile, plan_path: &Path, gh: &GitHubArgs) -> String {
     if let Some(h) = &gh.apply_hint {
         return h.clone();
     }
-    let tf = plan
-        .terraform_plan_path(plan_path)
-        .map_or_else(String::new, |tf| {
-            format!(
-            "`terraform workspace select {} && terraform apply {}` in the Terraform root, then ",
-            plan.environment,
-            tf.display()
-        )
-        });
-    let tag = plan.image_tag.as_deref().unwrap_or("<tag>");
     format!(
-        "{tf}`slipway deploy --env {} --image-tag {tag}` (plan `{}`)",
+        "`slipway apply --env {} --plan {} --fingerprint {}`",
         plan.environment,
+        plan_path.display(),
         plan.short_fingerprint()
     )
 }
 
-pub async fn post(plan: &PlanFile, plan_path: &Path, gh: &GitHubArgs, p: &Printer) -> Exit {
+pub async fn post(
+    s: &crate::settings::Settings,
+    plan: &PlanFile,
+    plan_path: &Path,
+    gh: &GitHubArgs,
+    p: &Printer,
+) -> Exit {
     let body = comment::render(plan, &apply_hint(plan, plan_path, gh));
-    match github::append_step_summary(&body) {
+    match github::append_step_summary(s.actions.step_summary.as_deref(), &body) {
         Ok(true) => p.note("appended the plan to the job summary (GITHUB_STEP_SUMMARY)"),
         Ok(false) => {}
         Err(e) => p.note(format!(
@@ -64,9 +61,9 @@ pub async fn post(plan: &PlanFile, plan_path: &Path, gh: &GitHubArgs, p: &Printe
     let result = async {
         let number = match gh.pr {
             Some(n) => n,
-            None => github::pr_from_event()?,
+            None => github::pr_from_event(s.actions.event_path.as_deref())?,
         };
-        let client = GitHub::from_env(gh.repository.as_deref())?;
+        let client = GitHub::from_settings(&s.actions, gh.repository.as_deref())?;
         let posted = client
             .upsert_comment(number, &comment::marker(&plan.environment), &body)
             .await?;

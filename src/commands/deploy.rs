@@ -1,76 +1,155 @@
 //! `slipway deploy`: roll an image tag out to an environment.
 //!
-//! Steps: Terraform outputs → load + validate → live ECS state → render with revision tags →
-//! the rollout engine (verify, migrate, register, update, wait, smoke, roll back) → report →
-//! notify (Slack, job summary) → exit code from the outcome.
-
-use std::path::Path;
+//! Steps: load + validate (with Terraform's outputs) → gates: approval, account → render with
+//! revision tags → verify (reads only) → the lock → live ECS state → the rollout engine
+//! (migrate, register, update, wait, smoke, roll back) → report → notify (Slack, job summary) →
+//! release the lock → exit code from the outcome.
 
 use crate::cli::{DeployArgs, Format, RolloutArgs};
 use crate::exit::Exit;
+use crate::gate::approval::Scope;
+use crate::gate::lock::Held;
 use crate::output::Printer;
-use crate::rollout::engine::{self, Deploy};
+use crate::render::Ecs;
+use crate::rollout::engine::{self, Deploy, Verified};
+use crate::rollout::interrupt::Interrupt;
+use crate::rollout::progress::Progress;
 use crate::rollout::{history, notify, progress};
+use crate::settings::Settings;
 use crate::{render, report};
 
-pub async fn run(envs_dir: &Path, args: &DeployArgs, p: &Printer) -> Exit {
-    let mut ready =
-        match super::ready(envs_dir, &args.env, &args.tf, Some(&args.image_tag), p).await {
-            Ok(r) => r,
-            Err(code) => return code,
-        };
+pub async fn run(s: &Settings, args: &DeployArgs, p: &Printer) -> Exit {
+    let interrupt = Interrupt::install();
+    let mut ready = match super::ready(s, &args.env, &args.tf, Some(&args.image_tag), p).await {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     if let Err(e) = super::select_services(&mut ready.loaded.envs[0], &args.rollout.services) {
         p.error(e);
         return Exit::Error;
     }
-    rollout(
-        envs_dir,
+    let env = ready.env();
+    let clients = super::clients(s, env, &args.aws).await;
+    let spec = super::GateSpec {
+        command: "deploy",
+        scope: Scope::Full,
+        args: &args.gate,
+        lock: &args.lock,
+        fingerprint: None,
+        commit: s.git.as_ref().map(|g| g.sha.as_str()),
+    };
+    let (identity, _) = match super::approved_account(s, p, env, &clients, &spec).await {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
+    let progress = progress::new(p.format == Format::Text && p.stderr_is_terminal());
+    let (rendered, verified) = match render_and_verify(
+        s,
         &ready,
+        &clients,
+        &identity.account,
         &args.image_tag,
-        &args.rollout,
-        &args.aws,
         "deploy",
+        progress.as_ref(),
         p,
     )
     .await
-}
-
-/// The rollout of `image_tag` to a loaded environment; shared by deploy and promote.
-pub async fn rollout(
-    envs_dir: &Path,
-    ready: &super::Ready,
-    image_tag: &str,
-    args: &RolloutArgs,
-    aws: &crate::cli::AwsArgs,
-    action: &str,
-    p: &Printer,
-) -> Exit {
-    let env = ready.env();
-    let clients = super::clients(env, aws).await;
-    let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
-    let live = match super::live_state(env, &clients, p).await {
+    {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let lock = match super::take_lock(s, p, env, &clients, &spec).await {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let git = crate::git::head(envs_dir);
+    let exit = roll_out(
+        s,
+        &ready,
+        &clients,
+        &rendered,
+        verified,
+        lock.as_ref(),
+        &args.image_tag,
+        &args.rollout,
+        "deploy",
+        &interrupt,
+        progress.as_ref(),
+        p,
+    )
+    .await;
+    super::release(lock, p).await;
+    exit
+}
+
+/// Renders `image_tag` (with this run's revision tags) and verifies what the documents name.
+/// Problems are printed as the rollout's report, and end the command (exit 1): nothing has
+/// changed in AWS, the lock included.
+#[allow(clippy::too_many_arguments)]
+pub async fn render_and_verify(
+    s: &Settings,
+    ready: &super::Ready,
+    clients: &crate::aws::Clients,
+    account: &str,
+    image_tag: &str,
+    action: &str,
+    progress: &dyn Progress,
+    p: &Printer,
+) -> Result<(Ecs, Verified), Exit> {
+    let env = ready.env();
     let inputs = render::Inputs {
         image_tag: Some(image_tag.to_string()),
         revision_tags: history::revision_tags(
-            git.as_ref().map(|g| g.sha.as_str()),
+            s.git.as_ref().map(|g| g.sha.as_str()),
             Some(image_tag),
-            &history::deployer(),
+            &s.deployer,
         ),
         ..Default::default()
     };
-    let rendered = match render::render_ecs(env, &ready.outputs, &inputs) {
-        Ok(r) => r,
-        Err(diags) => return super::diff::render_failed(&diags, &ready.loaded.sources, p),
+    let rendered = render::render_ecs(env, &ready.outputs, &inputs)
+        .map_err(|diags| super::diff::render_failed(&diags, &ready.loaded.sources, p))?;
+    let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
+    let verified = engine::verify(env, clients, &rendered, &names, account, progress)
+        .await
+        .map_err(|e| {
+            p.error(e);
+            Exit::Error
+        })?;
+    if verified.ok() {
+        return Ok((rendered, verified));
+    }
+    progress.finish();
+    let report = verified.refused(env, &names);
+    Err(finish(s, env, clients, action, &report, Some(image_tag), p).await)
+}
+
+/// The rollout of rendered documents that verify passed, under the lock (if any): live ECS
+/// state, then the engine; shared by deploy and promote.
+#[allow(clippy::too_many_arguments)]
+pub async fn roll_out(
+    s: &Settings,
+    ready: &super::Ready,
+    clients: &crate::aws::Clients,
+    rendered: &Ecs,
+    verified: Verified,
+    lock: Option<&Held>,
+    image_tag: &str,
+    args: &RolloutArgs,
+    action: &str,
+    interrupt: &Interrupt,
+    progress: &dyn Progress,
+    p: &Printer,
+) -> Exit {
+    let env = ready.env();
+    let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
+    // Read under the lock: what it shows cannot move under this rollout any more.
+    let live = match super::live_state(env, clients, p).await {
+        Ok(l) => l,
+        Err(code) => return code,
     };
-    let progress = progress::new(p.format == Format::Text && p.stderr_is_terminal());
     let deploy = Deploy {
         env,
-        clients: &clients,
-        rendered: &rendered,
+        clients,
+        rendered,
         live: &live,
         services: names,
     };
@@ -81,14 +160,30 @@ pub async fn rollout(
         smoke_base_url: args.smoke_base_url.clone(),
         smoke_deadline: args.smoke_timeout,
     };
-    let report = deploy.run(&opts, progress.as_ref()).await;
+    let lost = || lock.and_then(Held::lost);
+    let report = deploy
+        .run(verified, &opts, progress, interrupt, Some(&lost))
+        .await;
+    finish(s, env, clients, action, &report, Some(image_tag), p).await
+}
+
+/// Prints the rollout's report, sends its notifications, and returns its exit code.
+pub async fn finish(
+    s: &Settings,
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+    action: &str,
+    report: &engine::Report,
+    image_tag: Option<&str>,
+    p: &Printer,
+) -> Exit {
     match p.format {
-        Format::Json => p.json(&report),
-        Format::Text => p.line(report::rollout::text(action, &report).trim_end()),
+        Format::Json => p.json(report),
+        Format::Text => p.line(report::rollout::text(action, report).trim_end()),
     }
-    let summary =
-        notify::Report::from_rollout(action, &report, Some(image_tag), git.map(|g| g.sha));
-    for w in notify::send(env, &clients, &summary).await {
+    let git_sha = s.git.as_ref().map(|g| g.sha.clone());
+    let summary = notify::Report::from_rollout(action, report, image_tag, git_sha);
+    for w in notify::send(s, env, clients, &summary).await {
         p.note(format!("warning: {w}"));
     }
     report.status.exit()

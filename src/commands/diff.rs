@@ -11,9 +11,9 @@ use crate::live;
 use crate::output::Printer;
 use crate::report;
 
-pub async fn run(envs_dir: &std::path::Path, args: &DiffArgs, p: &Printer) -> Exit {
+pub async fn run(s: &crate::settings::Settings, args: &DiffArgs, p: &Printer) -> Exit {
     let c = match super::compared(
-        envs_dir,
+        s,
         &args.env,
         &args.tf,
         args.image_tag.as_deref(),
@@ -45,7 +45,7 @@ pub async fn run(envs_dir: &std::path::Path, args: &DiffArgs, p: &Printer) -> Ex
             "image_tag": c.image_tag,
             "changes": diffs.iter().any(|d| d.has_changes()),
             "services": diffs,
-            "live_digest": plan.live_digest,
+            "live_digest": plan.live.digest,
         })),
         Format::Text => p.line(report::diff::text(&env.name, &diffs, p.color_stdout()).trim_end()),
     }

@@ -1,18 +1,18 @@
 //! `slipway migrate run`: the deploy's migrate step alone, for every service that declares a
 //! migration: on the revision `--image-tag` renders to (registered only if it differs from the
-//! live one), or on the live revision.
-
-use std::path::Path;
+//! live one), or on the live revision. Behind the same gates as deploy: approval, account, lock.
 
 use crate::cli::{Format, MigrateArgs};
 use crate::exit::Exit;
+use crate::gate::approval::Scope;
 use crate::output::Printer;
 use crate::render;
 use crate::rollout::{engine, history, migrate, progress};
+use crate::settings::Settings;
 
-pub async fn run(envs_dir: &Path, args: &MigrateArgs, p: &Printer) -> Exit {
+pub async fn run(s: &Settings, args: &MigrateArgs, p: &Printer) -> Exit {
     let c = match super::compared(
-        envs_dir,
+        s,
         &args.env,
         &args.tf,
         args.image_tag.as_deref(),
@@ -26,14 +26,13 @@ pub async fn run(envs_dir: &Path, args: &MigrateArgs, p: &Printer) -> Exit {
         Err(code) => return code,
     };
     let env = c.ready.env();
-    let git = crate::git::head(envs_dir);
     let inputs = render::Inputs {
         image_tag: c.image_tag.clone(),
         live_image_tags: c.live.image_tags(),
         revision_tags: history::revision_tags(
-            git.as_ref().map(|g| g.sha.as_str()),
+            s.git.as_ref().map(|g| g.sha.as_str()),
             c.image_tag.as_deref(),
-            &history::deployer(),
+            &s.deployer,
         ),
     };
     let rendered = match render::render_ecs(env, &c.ready.outputs, &inputs) {
@@ -52,9 +51,32 @@ pub async fn run(envs_dir: &Path, args: &MigrateArgs, p: &Printer) -> Exit {
         ));
         return Exit::Ok;
     }
+    let spec = super::GateSpec {
+        command: "migrate run",
+        scope: Scope::Full,
+        args: &args.gate,
+        lock: &args.lock,
+        fingerprint: None,
+        commit: s.git.as_ref().map(|g| g.sha.as_str()),
+    };
+    let gated = match super::gated(s, p, env, &c.clients, &spec).await {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
+    let exit = run_migrations(&c, &rendered, &with_migrations, p).await;
+    gated.release(p).await;
+    exit
+}
+
+async fn run_migrations(
+    c: &super::Compared,
+    rendered: &render::Ecs,
+    with_migrations: &[&crate::env::model::Service],
+    p: &Printer,
+) -> Exit {
     let progress = progress::new(p.format == Format::Text && p.stderr_is_terminal());
     let mut results = Vec::new();
-    for svc in with_migrations {
+    for svc in with_migrations.iter().copied() {
         let name = &svc.name.v;
         let td = &rendered.task_definitions[name];
         let arn = match engine::revision_for(&c.clients.ecs, &c.live, name, td, progress.as_ref())

@@ -1,6 +1,7 @@
 //! One file per command. Each reads like the runbook it replaces: resolve inputs, call the module
 //! that owns each step, print, return an exit code.
 
+pub mod apply;
 pub mod comment;
 pub mod deploy;
 pub mod diff;
@@ -11,23 +12,43 @@ pub mod render;
 pub mod rollback;
 pub mod status;
 pub mod tf_summary;
+pub mod unlock;
 pub mod validate;
 
 use crate::cli::TfOutputsArgs;
 use crate::env::{GitVars, Scope};
+use crate::gate;
+use crate::settings::Settings;
 use crate::terraform::{Outputs, Terraform, TerraformError};
 
 /// Terraform outputs for one environment: from `--tf-outputs`, or `terraform output -json` in the
 /// root's workspace for the environment.
-pub async fn tf_outputs(args: &TfOutputsArgs, env: &str) -> Result<Outputs, TerraformError> {
+pub async fn tf_outputs(
+    s: &Settings,
+    args: &TfOutputsArgs,
+    env: &str,
+) -> Result<Outputs, TerraformError> {
     match &args.tf_outputs {
         Some(file) => Ok(Outputs::from_file(file)?),
         None => {
-            Terraform::new(&args.root.terraform_dir, env)?
+            Terraform::new(&s.terraform, &args.root.terraform_dir, env)?
                 .outputs()
                 .await
         }
     }
+}
+
+/// The environment named on the command line must exist, checked before anything runs for it
+/// (Terraform, AWS): a typo is "no environment `stagin` (did you mean `staging`?)".
+pub fn known_env(
+    s: &Settings,
+    env: &str,
+    p: &crate::output::Printer,
+) -> Result<(), crate::exit::Exit> {
+    crate::env::check_name(&s.envs_dir, env).map_err(|e| {
+        p.error(e);
+        crate::exit::Exit::Error
+    })
 }
 
 /// The evaluation scope shared by the commands. `git` is read once by the caller, not per
@@ -63,21 +84,22 @@ impl Ready {
 
 /// Reads outputs, loads and validates `env`; on failure prints why and returns the exit code.
 pub async fn ready(
-    envs_dir: &std::path::Path,
+    s: &Settings,
     env: &str,
     tf: &TfOutputsArgs,
     image_tag: Option<&str>,
     p: &crate::output::Printer,
 ) -> Result<Ready, crate::exit::Exit> {
-    let outputs = tf_outputs(tf, env).await.map_err(|e| {
+    known_env(s, env, p)?;
+    let outputs = tf_outputs(s, tf, env).await.map_err(|e| {
         p.error(e);
         crate::exit::Exit::Error
     })?;
-    load_ready(envs_dir, env, outputs, image_tag, false, p)
+    load_ready(s, env, outputs, image_tag, false, p)
 }
 
 pub fn load_ready(
-    envs_dir: &std::path::Path,
+    s: &Settings,
     env: &str,
     outputs: Outputs,
     image_tag: Option<&str>,
@@ -85,12 +107,18 @@ pub fn load_ready(
     p: &crate::output::Printer,
 ) -> Result<Ready, crate::exit::Exit> {
     use crate::exit::Exit;
-    let git = crate::git::head(envs_dir);
-    let sc = scope(env, Some(&outputs), image_tag, git.as_ref(), allow_unknown);
-    let loaded = crate::env::load(envs_dir, &[env.to_string()], &|_| sc.clone()).map_err(|e| {
-        p.error(e);
-        Exit::Error
-    })?;
+    let sc = scope(
+        env,
+        Some(&outputs),
+        image_tag,
+        s.git.as_ref(),
+        allow_unknown,
+    );
+    let loaded =
+        crate::env::load(&s.envs_dir, &[env.to_string()], &|_| sc.clone()).map_err(|e| {
+            p.error(e);
+            Exit::Error
+        })?;
     if loaded.has_errors(false) {
         p.diagnostics(&loaded.sources, &loaded.diagnostics, false);
         if image_tag.is_none() && !allow_unknown {
@@ -108,11 +136,12 @@ pub fn load_ready(
 /// An environment loaded without Terraform outputs (for commands that only read ECS: status,
 /// rollback): references to outputs stay unknown, which is allowed here.
 pub fn load_plain(
-    envs_dir: &std::path::Path,
+    s: &Settings,
     env: &str,
     p: &crate::output::Printer,
 ) -> Result<Ready, crate::exit::Exit> {
-    load_ready(envs_dir, env, Outputs::default(), None, true, p)
+    known_env(s, env, p)?;
+    load_ready(s, env, Outputs::default(), None, true, p)
 }
 
 /// An environment with its live ECS state, for commands that compare (diff, plan).
@@ -128,7 +157,7 @@ pub struct Compared {
 /// tag: without `--image-tag`, a tag that every live service runs stands in for it, so that a
 /// diff of configuration alone needs no tag.
 pub async fn compared(
-    envs_dir: &std::path::Path,
+    s: &Settings,
     env: &str,
     tf: &TfOutputsArgs,
     image_tag: Option<&str>,
@@ -137,16 +166,17 @@ pub async fn compared(
     p: &crate::output::Printer,
 ) -> Result<Compared, crate::exit::Exit> {
     use crate::exit::Exit;
-    let outputs = tf_outputs(tf, env).await.map_err(|e| {
+    known_env(s, env, p)?;
+    let outputs = tf_outputs(s, tf, env).await.map_err(|e| {
         p.error(e);
         Exit::Error
     })?;
-    let mut ready = load_ready(envs_dir, env, outputs, image_tag, image_tag.is_none(), p)?;
+    let mut ready = load_ready(s, env, outputs, image_tag, image_tag.is_none(), p)?;
     select_services(&mut ready.loaded.envs[0], services).map_err(|e| {
         p.error(e);
         Exit::Error
     })?;
-    let clients = clients(ready.env(), aws).await;
+    let clients = clients(s, ready.env(), aws).await;
     let names: Vec<String> = ready
         .env()
         .services
@@ -164,7 +194,7 @@ pub async fn compared(
             .map(|(_, tag)| tag)
             .collect();
         tag = (tags.len() == 1).then(|| tags.into_iter().next().expect("one tag"));
-        ready = load_ready(envs_dir, env, ready.outputs, tag.as_deref(), false, p)?;
+        ready = load_ready(s, env, ready.outputs, tag.as_deref(), false, p)?;
         select_services(&mut ready.loaded.envs[0], services).map_err(|e| {
             p.error(e);
             Exit::Error
@@ -219,6 +249,7 @@ pub async fn live_state(
 
 /// The AWS clients for an environment: its region, the caller's credentials.
 pub async fn clients(
+    s: &Settings,
     env: &crate::env::model::Environment,
     aws: &crate::cli::AwsArgs,
 ) -> crate::aws::Clients {
@@ -230,11 +261,204 @@ pub async fn clients(
     let config = crate::aws::sdk_config(&crate::aws::AwsOptions {
         region: Some(env.region.v.clone()),
         profile: aws.profile.clone(),
-        endpoint_url: std::env::var("AWS_ENDPOINT_URL")
-            .ok()
-            .filter(|u| !u.is_empty()),
+        endpoint_url: s.aws_endpoint_url.clone(),
         timeouts,
     })
     .await;
     crate::aws::Clients::new(&config)
+}
+
+/// Prints why a gate stopped the command (a refusal, or facts that could not be gathered) and
+/// returns its exit code: 3 for a refusal, 1 otherwise. In JSON the document says
+/// `"status": "refused"` with the refusal's gate, rule, message and help.
+pub fn stopped(p: &crate::output::Printer, env: &str, stop: gate::Stop) -> crate::exit::Exit {
+    let code = stop.exit();
+    match (&stop, p.format) {
+        (gate::Stop::Refused(r), crate::cli::Format::Json) => p.json(&serde_json::json!({
+            "environment": env,
+            "status": "refused",
+            "refusal": r,
+            "problems": [r.message],
+        })),
+        _ => p.error(stop),
+    }
+    code
+}
+
+/// What a command's gates established: who the caller is, what passed, and the lock (released
+/// with [`Gated::release`]).
+pub struct Gated {
+    pub identity: crate::aws::sts::Identity,
+    pub passed: Vec<gate::Passed>,
+    pub lock: Option<gate::lock::Held>,
+}
+
+/// What a command is, for its gates.
+pub struct GateSpec<'a> {
+    /// Recorded in the lock: `deploy`, `rollback`, `promote`, `migrate run`, `apply`.
+    pub command: &'a str,
+    pub scope: gate::approval::Scope,
+    pub args: &'a crate::cli::GateArgs,
+    pub lock: &'a crate::cli::LockArgs,
+    /// The plan being applied (recorded in the lock).
+    pub fingerprint: Option<&'a str>,
+    /// The commit pull request approvals must be for.
+    pub commit: Option<&'a str>,
+}
+
+/// The pull request the approval gate reads: `--pr`, else the event's in Actions.
+pub fn pull_request(s: &Settings, pr: Option<u64>) -> Option<u64> {
+    pr.or_else(|| {
+        s.actions
+            .running
+            .then(|| crate::github::pr_from_event(s.actions.event_path.as_deref()).ok())
+            .flatten()
+    })
+}
+
+/// The approval gate: gathers what the rules need (GitHub only when a rule asks), then decides.
+pub async fn approve(
+    s: &Settings,
+    env: &crate::env::model::Environment,
+    spec: &GateSpec<'_>,
+    github: &mut Option<crate::github::GitHub>,
+) -> Result<Vec<gate::Passed>, gate::Stop> {
+    let pr = pull_request(s, spec.args.pr);
+    let facts = gate::approval::facts(
+        s,
+        &env.approval,
+        spec.scope,
+        spec.args.confirm.as_deref(),
+        pr,
+        spec.commit,
+        github,
+    )
+    .await?;
+    Ok(gate::approval::decide(
+        &env.name,
+        &env.approval,
+        &facts,
+        spec.scope,
+    )?)
+}
+
+/// Approval, then the account: the gates that need nothing but reads. On a stop, prints why.
+pub async fn approved_account(
+    s: &Settings,
+    p: &crate::output::Printer,
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+    spec: &GateSpec<'_>,
+) -> Result<(crate::aws::sts::Identity, Vec<gate::Passed>), crate::exit::Exit> {
+    let stop = |e: gate::Stop| stopped(p, &env.name, e);
+    let mut github = None;
+    let mut passed = approve(s, env, spec, &mut github).await.map_err(stop)?;
+    let (identity, ok) = gate::account::check(&clients.sts, &env.name, &env.account_id.v)
+        .await
+        .map_err(stop)?;
+    passed.push(ok);
+    Ok((identity, passed))
+}
+
+/// Approval, account, lock, in that order, for promote, rollback and migrate run: every
+/// refusal comes before the first mutating AWS call. On a stop, prints why.
+pub async fn gated(
+    s: &Settings,
+    p: &crate::output::Printer,
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+    spec: &GateSpec<'_>,
+) -> Result<Gated, crate::exit::Exit> {
+    let (identity, passed) = approved_account(s, p, env, clients, spec).await?;
+    let lock = take_lock(s, p, env, clients, spec).await?;
+    Ok(Gated {
+        identity,
+        passed,
+        lock,
+    })
+}
+
+/// Takes the environment's lock (`deploy.lock_bucket`); without one, warns and runs unlocked.
+pub async fn take_lock(
+    s: &Settings,
+    p: &crate::output::Printer,
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+    spec: &GateSpec<'_>,
+) -> Result<Option<gate::lock::Held>, crate::exit::Exit> {
+    let Some(bucket) = &env.deploy.lock_bucket else {
+        p.note(format!(
+            "warning: environment \"{}\" has no deploy.lock_bucket, so nothing stops two runs from changing it at once (their rollouts would interleave); set it to the Terraform state bucket",
+            env.name
+        ));
+        return Ok(None);
+    };
+    if bucket.v.contains("${") {
+        p.error(format!(
+            "deploy.lock_bucket of \"{}\" refers to a Terraform output, which this command does not read: write the bucket's name in the environment file",
+            env.name
+        ));
+        return Err(crate::exit::Exit::Error);
+    }
+    let place = gate::lock::Place::new(&clients.s3, &bucket.v, &env.name);
+    let holder = gate::lock::Holder {
+        actor: s.deployer.clone(),
+        run_url: s.actions.run_url.clone(),
+        host: s.host.clone(),
+        pid: std::process::id(),
+        command: spec.command.to_string(),
+        fingerprint: spec.fingerprint.map(str::to_string),
+    };
+    let id = format!(
+        "{}-{}-{}",
+        s.host,
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let opts = gate::lock::Options {
+        lease: spec.lock.lock_lease,
+        wait: spec.lock.lock_timeout,
+    };
+    let held = gate::lock::acquire(&place, &id, holder, opts)
+        .await
+        .map_err(|e| stopped(p, &env.name, e))?;
+    if let Some(old) = &held.took_over {
+        p.note(format!(
+            "took over the lock of {} (held since {}): its lease ran out at {} without a renewal",
+            old.holder.describe(),
+            old.acquired_at,
+            old.expires_at
+        ));
+    }
+    p.note(format!(
+        "locked \"{}\" (s3://{}/{}, lease {:.0}s)",
+        env.name,
+        bucket.v,
+        crate::naming::lock_key(&env.name),
+        spec.lock.lock_lease.as_secs_f64()
+    ));
+    Ok(Some(held))
+}
+
+impl Gated {
+    /// Releases the lock, if one was taken; a release that fails is a warning (the lease ends it).
+    pub async fn release(self, p: &crate::output::Printer) {
+        release(self.lock, p).await;
+    }
+}
+
+pub async fn release(lock: Option<gate::lock::Held>, p: &crate::output::Printer) {
+    let Some(held) = lock else { return };
+    let expires = held.record().expires_at;
+    match held.release().await {
+        Ok(gate::lock::Released::Released) => {}
+        Ok(gate::lock::Released::NotOurs { detail }) => p.note(format!(
+            "warning: the lock was no longer this run's ({detail}); left it as it is"
+        )),
+        Err(e) => p.note(format!(
+            "warning: the lock was not released ({e}); it ends with its lease at {expires}"
+        )),
+    }
 }

@@ -14,13 +14,16 @@ use crate::planfile::{self, PlanFile, TerraformPart};
 use crate::terraform::Terraform;
 use crate::{live, render, report};
 
-pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
+pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) -> Exit {
+    if let Err(code) = super::known_env(s, &args.env, p) {
+        return code;
+    }
     // Terraform first: `terraform output -json` (read next, unless --tf-outputs) needs an
     // initialised working directory and the environment's workspace.
     let tf = if args.no_terraform {
         None
     } else {
-        match prepare_terraform(&args.env, args, p).await {
+        match prepare_terraform(s, &args.env, args, p).await {
             Ok(tf) => Some(tf),
             Err(e) => {
                 p.error(e);
@@ -29,7 +32,7 @@ pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
         }
     };
     let c = match super::compared(
-        envs_dir,
+        s,
         &args.env,
         &args.tf,
         args.image_tag.as_deref(),
@@ -72,7 +75,7 @@ pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
         Ok(plan) => plan,
         Err(diags) => return super::diff::render_failed(&diags, &ready.loaded.sources, p),
     };
-    let git = crate::git::head(envs_dir);
+    let git = s.git.clone();
     let plan = PlanFile {
         format: planfile::FORMAT,
         environment: env.name.clone(),
@@ -90,7 +93,8 @@ pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
         ecs: planfile::EcsPart {
             rendered: ecs.rendered,
             diffs: ecs.diffs,
-            live_digest: ecs.live_digest,
+            live_digest: ecs.live.digest,
+            live_services: ecs.live.services,
         },
         created_at: planfile::now_rfc3339(),
         fingerprint: String::new(),
@@ -118,7 +122,7 @@ pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
         plan.short_fingerprint()
     ));
     if args.comment {
-        let code = super::comment::post(&plan, &out, &args.github, p).await;
+        let code = super::comment::post(s, &plan, &out, &args.github, p).await;
         if code != Exit::Ok {
             return code;
         }
@@ -131,8 +135,14 @@ pub async fn run(envs_dir: &Path, args: &PlanArgs, p: &Printer) -> Exit {
 }
 
 /// `terraform init` and `workspace select -or-create <env>` in the Terraform root.
-async fn prepare_terraform(env: &str, args: &PlanArgs, p: &Printer) -> Result<Terraform, String> {
-    let mut tf = Terraform::new(&args.tf.root.terraform_dir, env).map_err(|e| e.to_string())?;
+async fn prepare_terraform(
+    s: &crate::settings::Settings,
+    env: &str,
+    args: &PlanArgs,
+    p: &Printer,
+) -> Result<Terraform, String> {
+    let mut tf = Terraform::new(&s.terraform, &args.tf.root.terraform_dir, env)
+        .map_err(|e| e.to_string())?;
     tf.stream = p.verbose > 0;
     p.note(format!(
         "terraform: init and workspace {env} in {}",

@@ -2,15 +2,21 @@
 //! environment (BatchGetImage → PutImage with the same manifest: no rebuild, the same bytes and
 //! digest), then deployed to the target with the same engine as `deploy`.
 
-use std::path::Path;
+//!
+//! Gates, before the re-tag: approval and lock of the target environment, and the account of
+//! both.
 
 use crate::cli::{PromoteArgs, TfOutputsArgs};
 use crate::exit::Exit;
+use crate::gate::approval::Scope;
 use crate::output::Printer;
 use crate::render;
+use crate::rollout::interrupt::Interrupt;
 use crate::rollout::promote::{self, Retagged};
+use crate::settings::Settings;
 
-pub async fn run(envs_dir: &Path, args: &PromoteArgs, p: &Printer) -> Exit {
+pub async fn run(s: &Settings, args: &PromoteArgs, p: &Printer) -> Exit {
+    let interrupt = Interrupt::install();
     let target_tag = args
         .as_tag
         .clone()
@@ -19,12 +25,11 @@ pub async fn run(envs_dir: &Path, args: &PromoteArgs, p: &Printer) -> Exit {
         tf_outputs: args.from_tf_outputs.clone(),
         root: args.tf.root.clone(),
     };
-    let source =
-        match super::ready(envs_dir, &args.from, &source_tf, Some(&args.image_tag), p).await {
-            Ok(r) => r,
-            Err(code) => return code,
-        };
-    let mut target = match super::ready(envs_dir, &args.to, &args.tf, Some(&target_tag), p).await {
+    let source = match super::ready(s, &args.from, &source_tf, Some(&args.image_tag), p).await {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mut target = match super::ready(s, &args.to, &args.tf, Some(&target_tag), p).await {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -57,9 +62,57 @@ pub async fn run(envs_dir: &Path, args: &PromoteArgs, p: &Printer) -> Exit {
             return Exit::Error;
         }
     };
-    let src_clients = super::clients(source.env(), &args.aws).await;
-    let dst_clients = super::clients(target.env(), &args.aws).await;
-    for (from, to) in &pairs {
+    let src_clients = super::clients(s, source.env(), &args.aws).await;
+    let dst_clients = super::clients(s, target.env(), &args.aws).await;
+    // The source is only read, but it must be the account its environment says.
+    if let Err(e) =
+        crate::gate::account::check(&src_clients.sts, &args.from, &source.env().account_id.v).await
+    {
+        return super::stopped(p, &args.from, e);
+    }
+    let spec = super::GateSpec {
+        command: "promote",
+        scope: Scope::Full,
+        args: &args.gate,
+        lock: &args.lock,
+        fingerprint: None,
+        commit: s.git.as_ref().map(|g| g.sha.as_str()),
+    };
+    let gated = match super::gated(s, p, target.env(), &dst_clients, &spec).await {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
+    let exit = retag_and_roll_out(
+        s,
+        args,
+        &pairs,
+        &target,
+        &target_tag,
+        &src_clients,
+        &dst_clients,
+        &gated,
+        &interrupt,
+        p,
+    )
+    .await;
+    gated.release(p).await;
+    exit
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn retag_and_roll_out(
+    s: &Settings,
+    args: &PromoteArgs,
+    pairs: &[(crate::aws::ecr::EcrRef, crate::aws::ecr::EcrRef)],
+    target: &super::Ready,
+    target_tag: &str,
+    src_clients: &crate::aws::Clients,
+    dst_clients: &crate::aws::Clients,
+    gated: &super::Gated,
+    interrupt: &Interrupt,
+    p: &Printer,
+) -> Exit {
+    for (from, to) in pairs {
         let what = format!(
             "{}:{} → {}:{}",
             from.repository, from.tag, to.repository, to.tag
@@ -80,13 +133,36 @@ pub async fn run(envs_dir: &Path, args: &PromoteArgs, p: &Printer) -> Exit {
             }
         }
     }
-    super::deploy::rollout(
-        envs_dir,
-        &target,
-        &target_tag,
-        &args.rollout,
-        &args.aws,
+    let progress = crate::rollout::progress::new(
+        p.format == crate::cli::Format::Text && p.stderr_is_terminal(),
+    );
+    let (rendered, verified) = match super::deploy::render_and_verify(
+        s,
+        target,
+        dst_clients,
+        &gated.identity.account,
+        target_tag,
         "promote",
+        progress.as_ref(),
+        p,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    super::deploy::roll_out(
+        s,
+        target,
+        dst_clients,
+        &rendered,
+        verified,
+        gated.lock.as_ref(),
+        target_tag,
+        &args.rollout,
+        "promote",
+        interrupt,
+        progress.as_ref(),
         p,
     )
     .await

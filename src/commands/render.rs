@@ -3,20 +3,22 @@
 //! Steps: load + validate the environment → (only if ECS artefacts are wanted) read Terraform
 //! outputs → render → print one JSON document, or write one file per artefact.
 
-use std::path::Path;
-
 use serde_json::{json, Value};
 
 use crate::cli::{Artefact, Format, RenderArgs};
 use crate::exit::Exit;
 use crate::output::Printer;
 use crate::render;
+use crate::settings::Settings;
 
-pub async fn run(envs_dir: &Path, args: &RenderArgs, p: &Printer) -> Exit {
+pub async fn run(s: &Settings, args: &RenderArgs, p: &Printer) -> Exit {
+    if let Err(code) = super::known_env(s, &args.env, p) {
+        return code;
+    }
     let wanted = |a: Artefact| args.only.is_empty() || args.only.contains(&a);
     let needs_outputs = wanted(Artefact::TaskDefinitions) || wanted(Artefact::Services);
     let outputs = if needs_outputs {
-        match super::tf_outputs(&args.tf, &args.env).await {
+        match super::tf_outputs(s, &args.tf, &args.env).await {
             Ok(o) => Some(o),
             Err(e) => {
                 p.error(e);
@@ -26,15 +28,14 @@ pub async fn run(envs_dir: &Path, args: &RenderArgs, p: &Printer) -> Exit {
     } else {
         None
     };
-    let git = crate::git::head(envs_dir);
     let scope = super::scope(
         &args.env,
         outputs.as_ref(),
         args.image_tag.as_deref(),
-        git.as_ref(),
+        s.git.as_ref(),
         !needs_outputs,
     );
-    let loaded = match crate::env::load(envs_dir, std::slice::from_ref(&args.env), &|_| {
+    let loaded = match crate::env::load(&s.envs_dir, std::slice::from_ref(&args.env), &|_| {
         scope.clone()
     }) {
         Ok(l) => l,

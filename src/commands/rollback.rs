@@ -1,17 +1,22 @@
 //! `slipway rollback`: services back to a known-good revision (by default the last one a deploy
 //! marked healthy), with the same wait and report as a deploy.
+//!
+//! Gates: account and lock, plus the `events` and `actors` rules of approval; an emergency does
+//! not wait on a confirmation word, a team lookup or a review.
 
-use std::path::Path;
-
-use crate::cli::{Format, RollbackArgs};
+use crate::cli::{Format, GateArgs, RollbackArgs};
 use crate::exit::Exit;
+use crate::gate::approval::Scope;
 use crate::output::Printer;
 use crate::report;
 use crate::rollout::engine::{self, RollbackTo};
+use crate::rollout::interrupt::Interrupt;
 use crate::rollout::{notify, progress};
+use crate::settings::Settings;
 
-pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
-    let mut ready = match super::load_plain(envs_dir, &args.env, p) {
+pub async fn run(s: &Settings, args: &RollbackArgs, p: &Printer) -> Exit {
+    let interrupt = Interrupt::install();
+    let mut ready = match super::load_plain(s, &args.env, p) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -20,26 +25,27 @@ pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
         return Exit::Error;
     }
     let env = ready.env();
-    let clients = super::clients(env, &args.aws).await;
-    // The same account gate as deploy: never roll back services in the wrong account.
-    match crate::aws::sts::caller(&clients.sts).await {
-        Ok(who) if who.account == env.account_id.v => {}
-        Ok(who) => {
-            p.error(format!(
-                "the credentials are for account {} ({}), but environment \"{}\" is account {}: refusing to touch the wrong account",
-                who.account, who.arn, env.name, env.account_id.v
-            ));
-            return Exit::Refused;
-        }
-        Err(e) => {
-            p.error(e);
-            return Exit::Error;
-        }
-    }
+    let clients = super::clients(s, env, &args.aws).await;
+    let no_gate_args = GateArgs::default();
+    let spec = super::GateSpec {
+        command: "rollback",
+        scope: Scope::TriggerAndActor,
+        args: &no_gate_args,
+        lock: &args.lock,
+        fingerprint: None,
+        commit: None,
+    };
+    let gated = match super::gated(s, p, env, &clients, &spec).await {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
     let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
     let live = match super::live_state(env, &clients, p).await {
         Ok(l) => l,
-        Err(code) => return code,
+        Err(code) => {
+            gated.release(p).await;
+            return code;
+        }
     };
     let to = match (&args.to, &args.to_release) {
         (Some(r), _) => RollbackTo::Revision(*r),
@@ -55,6 +61,7 @@ pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
         &to,
         args.timeout,
         progress.as_ref(),
+        &interrupt,
     )
     .await;
     match p.format {
@@ -62,8 +69,9 @@ pub async fn run(envs_dir: &Path, args: &RollbackArgs, p: &Printer) -> Exit {
         Format::Text => p.line(report::rollout::text("rollback", &report).trim_end()),
     }
     let summary = notify::Report::from_rollout("rollback", &report, None, None);
-    for w in notify::send(env, &clients, &summary).await {
+    for w in notify::send(s, env, &clients, &summary).await {
         p.note(format!("warning: {w}"));
     }
+    gated.release(p).await;
     report.status.exit()
 }

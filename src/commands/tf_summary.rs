@@ -8,8 +8,8 @@ use crate::output::Printer;
 use crate::report;
 use crate::terraform::{plan, Terraform};
 
-pub fn run(args: &TfSummaryArgs, p: &Printer) -> Exit {
-    let summary = match read(args) {
+pub fn run(s: &crate::settings::Settings, args: &TfSummaryArgs, p: &Printer) -> Exit {
+    let summary = match read(s, args) {
         Ok(s) => s,
         Err(e) => {
             p.error(e);
@@ -30,7 +30,10 @@ pub fn run(args: &TfSummaryArgs, p: &Printer) -> Exit {
     }
 }
 
-fn read(args: &TfSummaryArgs) -> Result<plan::PlanSummary, Box<dyn std::error::Error>> {
+fn read(
+    s: &crate::settings::Settings,
+    args: &TfSummaryArgs,
+) -> Result<plan::PlanSummary, Box<dyn std::error::Error>> {
     let mut file = std::fs::File::open(&args.plan)
         .map_err(|e| format!("cannot open {}: {e}", args.plan.display()))?;
     let mut magic = [0u8; 4];
@@ -38,7 +41,7 @@ fn read(args: &TfSummaryArgs) -> Result<plan::PlanSummary, Box<dyn std::error::E
     // Saved plans are zip archives; anything else is taken to be `show -json` output.
     if n == 4 && magic == *b"PK\x03\x04" {
         let plan_path = std::fs::canonicalize(&args.plan)?;
-        let tf = Terraform::new(&args.root.terraform_dir, &args.workspace)?;
+        let tf = Terraform::new(&s.terraform, &args.root.terraform_dir, &args.workspace)?;
         return Ok(tf.show_plan(&plan_path)?);
     }
     let file = std::fs::File::open(&args.plan)?;

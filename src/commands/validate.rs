@@ -17,7 +17,7 @@ struct Report {
     diagnostics: Vec<JsonDiagnostic>,
 }
 
-pub fn run(envs_dir: &std::path::Path, args: &ValidateArgs, p: &Printer) -> Exit {
+pub fn run(s: &crate::settings::Settings, args: &ValidateArgs, p: &Printer) -> Exit {
     let outputs = match &args.tf_outputs {
         Some(f) => match Outputs::from_file(f) {
             Ok(o) => Some(o),
@@ -28,9 +28,8 @@ pub fn run(envs_dir: &std::path::Path, args: &ValidateArgs, p: &Printer) -> Exit
         },
         None => None,
     };
-    let git = crate::git::head(envs_dir);
-    let loaded = match crate::env::load(envs_dir, &args.envs, &|name| {
-        super::scope(name, outputs.as_ref(), None, git.as_ref(), true)
+    let loaded = match crate::env::load(&s.envs_dir, &args.envs, &|name| {
+        super::scope(name, outputs.as_ref(), None, s.git.as_ref(), true)
     }) {
         Ok(l) => l,
         Err(e) => {

@@ -40,6 +40,22 @@ pub fn discover(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     Ok(found)
 }
 
+/// Checks that `name` is an environment of `dir`, before anything is run for it.
+pub fn check_name(dir: &Path, name: &str) -> Result<(), LoadError> {
+    let available = discover(dir).map_err(|source| LoadError::ReadDir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    if available.iter().any(|(a, _)| a == name) {
+        return Ok(());
+    }
+    Err(LoadError::UnknownEnvironment {
+        name: name.to_string(),
+        dir: dir.to_path_buf(),
+        available: available.into_iter().map(|(a, _)| a).collect(),
+    })
+}
+
 /// What a load produced: the environments that decoded cleanly and every diagnostic.
 pub struct Loaded {
     pub sources: SourceMap,
@@ -181,7 +197,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// `--env NAME` names no file.
-    #[error("no environment \"{name}\" in {}: environments there: {}", dir.display(), if available.is_empty() { "(none)".to_string() } else { available.join(", ") })]
+    #[error("no environment `{name}` in {}{}; environments there: {}", dir.display(), crate::suggest::did_you_mean(name, available.iter().map(String::as_str)).map_or_else(String::new, |s| format!(" (did you mean `{s}`?)")), if available.is_empty() { "(none)".to_string() } else { available.join(", ") })]
     UnknownEnvironment {
         name: String,
         dir: PathBuf,

@@ -44,6 +44,9 @@ pub struct DeploySettings {
     pub parallelism: i64,
     /// ECR scan findings at or above this severity refuse a deploy.
     pub block_on_severity: Option<Sp<String>>,
+    /// The S3 bucket (in the environment's account) holding the environment's lock,
+    /// `slipway/locks/<env>.json`; without it, gated commands run unlocked, with a warning.
+    pub lock_bucket: Option<Sp<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -239,6 +242,19 @@ pub struct Approval {
     pub actors: Vec<Sp<String>>,
     pub teams: Vec<Sp<String>>,
     pub events: Vec<Sp<String>>,
+    /// `apply` needs approving reviews on the pull request at the plan's commit.
+    pub pull_request_approved: bool,
+    /// How many approving reviews (default 1).
+    pub min_approvals: Option<Sp<i64>>,
+}
+
+impl Approval {
+    /// Approving reviews `pull_request_approved` asks for.
+    pub fn approvals_needed(&self) -> usize {
+        self.min_approvals
+            .as_ref()
+            .map_or(1, |m| m.v.max(1) as usize)
+    }
 }
 
 #[derive(Clone, Debug)]

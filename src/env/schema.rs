@@ -116,11 +116,13 @@ fn deploy_settings(block: Option<&Block>, sink: &Sink) -> DeploySettings {
         return DeploySettings {
             parallelism: 4,
             block_on_severity: None,
+            lock_bucket: None,
         };
     };
     let r = Reader::for_block(b, sink);
     let parallelism = r.int("parallelism", 1, 50).map_or(4, |p| p.v);
     let block_on_severity = r.string("block_on_severity");
+    let lock_bucket = r.string("lock_bucket");
     if let Some(s) = &block_on_severity {
         if !SEVERITIES.contains(&s.v.as_str()) {
             r.invalid(
@@ -134,6 +136,7 @@ fn deploy_settings(block: Option<&Block>, sink: &Sink) -> DeploySettings {
     DeploySettings {
         parallelism,
         block_on_severity,
+        lock_bucket,
     }
 }
 
@@ -590,6 +593,8 @@ fn approval(b: &Block, sink: &Sink) -> Approval {
         actors: r.strings("actors").unwrap_or_default(),
         teams: r.strings("teams").unwrap_or_default(),
         events: r.strings("events").unwrap_or_default(),
+        pull_request_approved: r.bool("pull_request_approved").is_some_and(|b| b.v),
+        min_approvals: r.int("min_approvals", 1, 20),
     };
     r.finish();
     a

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use crate::diag::{Diagnostic, Sink};
 
 use super::model::*;
+use crate::naming::{looks_secret, secret_arn};
 
 pub fn validate(env: &Environment, sink: &Sink) {
     account_and_region(env, sink);
@@ -21,6 +22,7 @@ pub fn validate(env: &Environment, sink: &Sink) {
         github(env, gh, sink);
     }
     approval(env, sink);
+    lock_bucket(env, sink);
     for repo in &env.repositories {
         for p in &repo.lifecycle.tag_prefixes {
             if p.v.is_empty() || p.v.contains('*') {
@@ -150,16 +152,6 @@ fn port(p: &Sp<i64>, what: &str, sink: &Sink) {
             .help("ports are 1 to 65535"),
         );
     }
-}
-
-/// Whether a plain variable's name says it holds a secret (its value is then never shown).
-pub fn looks_secret(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    n.ends_with("_KEY")
-        || n.ends_with("_SECRET")
-        || n.contains("PASSWORD")
-        || n.ends_with("_TOKEN")
-        || n == "DATABASE_URL"
 }
 
 fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
@@ -436,81 +428,6 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
     }
 }
 
-/// The ARN partition of a region.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
-/// The IAM resource that grants reading a secret given as an ECS `valueFrom` ARN: Secrets
-/// Manager ARNs lose the JSON-key suffix and gain `-*` (the random suffix AWS appends to names).
-pub fn secret_policy_resource(value_from: &str) -> String {
-    if value_from.contains(":secretsmanager:") {
-        let base: Vec<&str> = value_from.splitn(8, ':').take(7).collect();
-        let base = base.join(":");
-        if base.ends_with("-*") {
-            base
-        } else {
-            format!("{base}-*")
-        }
-    } else {
-        value_from.to_string()
-    }
-}
-
-/// Resolves a secret reference to the ARN ECS takes in `valueFrom`.
-pub fn secret_arn(reference: &str, region: &str, account: &str) -> Result<String, String> {
-    if reference.starts_with("${") {
-        return Ok(reference.to_string());
-    }
-    if reference.starts_with("arn:") {
-        let parts: Vec<&str> = reference.splitn(6, ':').collect();
-        if parts.len() == 6 && ["secretsmanager", "ssm"].contains(&parts[2]) {
-            return Ok(reference.to_string());
-        }
-        return Err(format!(
-            "\"{reference}\" is not a Secrets Manager or SSM parameter ARN"
-        ));
-    }
-    if let Some(rest) = reference.strip_prefix("secretsmanager:") {
-        let (name, key) = match rest.split_once(':') {
-            Some((n, k)) => (n, Some(k)),
-            None => (rest, None),
-        };
-        if name.is_empty() {
-            return Err("the secret name is empty".to_string());
-        }
-        return Ok(match key {
-            Some(k) if !k.is_empty() => {
-                format!(
-                    "arn:{}:secretsmanager:{region}:{account}:secret:{name}:{k}::",
-                    partition(region)
-                )
-            }
-            _ => format!(
-                "arn:{}:secretsmanager:{region}:{account}:secret:{name}",
-                partition(region)
-            ),
-        });
-    }
-    if let Some(rest) = reference.strip_prefix("ssm:") {
-        let name = rest.trim_start_matches('/');
-        if name.is_empty() {
-            return Err("the parameter name is empty".to_string());
-        }
-        return Ok(format!(
-            "arn:{}:ssm:{region}:{account}:parameter/{name}",
-            partition(region)
-        ));
-    }
-    Err(format!("\"{reference}\" is not a secret reference"))
-}
-
 fn routes(env: &Environment, sink: &Sink) {
     let mut priorities: BTreeMap<i64, (&str, &Sp<i64>)> = BTreeMap::new();
     let mut patterns: BTreeMap<(String, String), (&str, &Sp<String>)> = BTreeMap::new();
@@ -667,15 +584,32 @@ fn subject_problem(claim: &str, repo: &str) -> Option<&'static str> {
 fn approval(env: &Environment, sink: &Sink) {
     let a = &env.approval;
     let Some(loc) = &a.loc else { return };
-    if a.required && a.confirmation.is_none() && a.actors.is_empty() && a.teams.is_empty() {
+    if a.required
+        && a.confirmation.is_none()
+        && a.actors.is_empty()
+        && a.teams.is_empty()
+        && !a.pull_request_approved
+    {
         sink.push(
             Diagnostic::error(
                 "approval-incomplete",
-                "approval is required but names no confirmation word and no allowed actors or teams",
+                "approval is required but names no confirmation word, no allowed actors or teams, and no pull request approval",
             )
             .at(loc)
-            .help("add `confirmation = \"DEPLOY\"` or `actors = [\"github-login\"]` / `teams = [\"org/team\"]`"),
+            .help("add `confirmation = \"DEPLOY\"`, `actors = [\"github-login\"]`, `teams = [\"org/team\"]` or `pull_request_approved = true`"),
         );
+    }
+    if let Some(m) = &a.min_approvals {
+        if !a.pull_request_approved {
+            sink.push(
+                Diagnostic::error(
+                    "approval-incomplete",
+                    "min_approvals counts pull request approvals, but pull_request_approved is not set",
+                )
+                .at(&m.loc)
+                .help("add `pull_request_approved = true`, or remove min_approvals"),
+            );
+        }
     }
     const EVENTS: &[&str] = &[
         "workflow_dispatch",
@@ -708,6 +642,27 @@ fn approval(env: &Environment, sink: &Sink) {
                 .at(&t.loc),
             );
         }
+    }
+}
+
+/// `deploy.lock_bucket` must be a name S3 accepts (a literal; a `tf.` reference is checked once
+/// Terraform's outputs fill it).
+fn lock_bucket(env: &Environment, sink: &Sink) {
+    let Some(b) = &env.deploy.lock_bucket else {
+        return;
+    };
+    if b.v.contains("${") {
+        return;
+    }
+    if let Some(why) = crate::naming::bucket_name_problem(&b.v) {
+        sink.push(
+            Diagnostic::error(
+                "invalid-value",
+                format!("lock_bucket \"{}\" is not an S3 bucket name: {why}", b.v),
+            )
+            .at(&b.loc)
+            .help("bucket names are 3-63 characters of lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit"),
+        );
     }
 }
 
@@ -745,41 +700,5 @@ mod tests {
         assert!(subject_problem("repo:acme/app:ref:refs/heads/main", repo).is_none());
         assert!(subject_problem("repo:acme/app:ref:refs/heads/release/*", repo).is_none());
         assert!(subject_problem("repo:acme/app:environment:production", repo).is_none());
-    }
-
-    #[test]
-    fn secret_references() {
-        let arn = |r| secret_arn(r, "eu-west-1", "123456789012");
-        assert_eq!(
-            arn("secretsmanager:scr/db").unwrap(),
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scr/db"
-        );
-        assert_eq!(
-            arn("secretsmanager:scr/db:password").unwrap(),
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scr/db:password::"
-        );
-        assert_eq!(
-            arn("ssm:/scr/key").unwrap(),
-            "arn:aws:ssm:eu-west-1:123456789012:parameter/scr/key"
-        );
-        assert!(arn("vault:thing").is_err());
-        assert!(arn("arn:aws:s3:::bucket/x").is_err());
-    }
-
-    #[test]
-    fn secret_looking_names() {
-        for n in [
-            "STRIPE_SECRET_KEY",
-            "API_KEY",
-            "DB_PASSWORD",
-            "GITHUB_TOKEN",
-            "DATABASE_URL",
-            "client_secret",
-        ] {
-            assert!(looks_secret(n), "{n}");
-        }
-        for n in ["APP_ENV", "LOG_LEVEL", "KEYCLOAK_URL", "REDIS_URL"] {
-            assert!(!looks_secret(n), "{n}");
-        }
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::env::model::{Environment, Github, OidcRole, Permission};
-use crate::env::validate::{partition, secret_policy_resource};
+use crate::naming::{partition, secret_policy_resource};
 use crate::render::Names;
 
 pub const OIDC_HOST: &str = "token.actions.githubusercontent.com";
@@ -99,7 +99,7 @@ fn statements(env: &Environment, role: &OidcRole, p: Permission) -> Vec<Value> {
                 .map(|n| format!("arn:{part}:iam::{account}:role/{n}"))
                 .collect();
             pass.sort();
-            vec![
+            let mut statements = vec![
                 json!({
                     "Sid": "EcsTaskDefinitions", "Effect": "Allow",
                     "Action": ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition", "ecs:TagResource", "ecs:ListTagsForResource"],
@@ -137,7 +137,16 @@ fn statements(env: &Environment, role: &OidcRole, p: Permission) -> Vec<Value> {
                     "Action": ["secretsmanager:DescribeSecret"],
                     "Resource": format!("arn:{part}:secretsmanager:{region}:{account}:secret:*")
                 }),
-            ]
+            ];
+            if let Some(bucket) = &env.deploy.lock_bucket {
+                // The environment's lock: taken, renewed and released with conditional writes.
+                statements.push(json!({
+                    "Sid": "DeployLock", "Effect": "Allow",
+                    "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                    "Resource": format!("arn:{part}:s3:::{}/{}", bucket.v, crate::naming::lock_key(&env.name))
+                }));
+            }
+            statements
         }
         Permission::LogsRead => {
             let groups: Vec<String> = services
@@ -164,7 +173,7 @@ fn statements(env: &Environment, role: &OidcRole, p: Permission) -> Vec<Value> {
                     .iter()
                     .chain(svc.sidecars.iter().flat_map(|s| s.secrets.iter()))
                 {
-                    let Ok(arn) = crate::env::validate::secret_arn(&v.v, region, account) else {
+                    let Ok(arn) = crate::naming::secret_arn(&v.v, region, account) else {
                         continue;
                     };
                     if arn.contains(":secretsmanager:") {

@@ -66,6 +66,23 @@ pub struct Ecs {
     pub services: BTreeMap<String, ServiceSettings>,
 }
 
+impl Ecs {
+    /// The same documents with `extra` tags on every task definition (a plan's documents get
+    /// the revision tags of the run that applies them).
+    pub fn with_revision_tags(mut self, extra: &BTreeMap<String, String>) -> Ecs {
+        for td in self.task_definitions.values_mut() {
+            let mut map: BTreeMap<String, String> =
+                td.tags.drain(..).map(|t| (t.key, t.value)).collect();
+            map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+            td.tags = map
+                .into_iter()
+                .map(|(key, value)| ecs::Tag { key, value })
+                .collect();
+        }
+        self
+    }
+}
+
 pub fn render_static(env: &Environment) -> Static {
     Static {
         tfvars: tfvars::render(env),
@@ -286,7 +303,7 @@ fn secrets(
 ) -> Vec<ecs::Secret> {
     let mut out = Vec::new();
     for (k, v) in vars {
-        match crate::env::validate::secret_arn(&v.v, &env.region.v, &env.account_id.v) {
+        match crate::naming::secret_arn(&v.v, &env.region.v, &env.account_id.v) {
             Ok(arn) => out.push(ecs::Secret {
                 name: k.v.clone(),
                 value_from: arn,

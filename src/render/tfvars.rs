@@ -74,9 +74,9 @@ pub fn render(env: &Environment) -> Value {
                 .secrets
                 .iter()
                 .chain(s.sidecars.iter().flat_map(|c| c.secrets.iter()))
-                .filter_map(|(_, v)| crate::env::validate::secret_arn(&v.v, &env.region.v, &env.account_id.v).ok())
+                .filter_map(|(_, v)| crate::naming::secret_arn(&v.v, &env.region.v, &env.account_id.v).ok())
                 // The execution role's policy needs IAM resource ARNs, not `valueFrom` ones.
-                .map(|arn| crate::env::validate::secret_policy_resource(&arn))
+                .map(|arn| crate::naming::secret_policy_resource(&arn))
                 .collect();
             secret_arns.sort();
             secret_arns.dedup();

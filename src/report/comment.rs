@@ -19,6 +19,59 @@ pub fn marker(env: &str) -> String {
     format!("<!-- slipway:plan env={env} -->")
 }
 
+/// What the comment's hidden second line records, so that `apply` can tell which plan the
+/// reviewers saw: the full fingerprint and the commit it was made for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommentMeta {
+    pub fingerprint: String,
+    pub commit: Option<String>,
+}
+
+const META: &str = "<!-- slipway:plan-meta";
+
+fn meta_line(plan: &PlanFile) -> String {
+    let commit = plan
+        .git
+        .as_ref()
+        .map_or_else(String::new, |g| format!(" commit={}", g.sha));
+    format!("{META} fingerprint={}{commit} -->", plan.fingerprint)
+}
+
+/// The metadata of a slipway plan comment's body, if it has any.
+pub fn meta(body: &str) -> Option<CommentMeta> {
+    let line = body.lines().find(|l| l.trim_start().starts_with(META))?;
+    let inner = line.trim().strip_prefix(META)?.strip_suffix("-->")?;
+    let mut fingerprint = None;
+    let mut commit = None;
+    for field in inner.split_whitespace() {
+        match field.split_once('=') {
+            Some(("fingerprint", v)) => fingerprint = Some(v.to_string()),
+            Some(("commit", v)) => commit = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    Some(CommentMeta {
+        fingerprint: fingerprint.filter(|f| !f.is_empty())?,
+        commit,
+    })
+}
+
+/// Where the section an `apply` adds starts; a later apply replaces it.
+const APPLIED: &str = "<!-- slipway:applied -->";
+
+/// The comment `body` with `section` (what an apply did) in place of any earlier one. When the
+/// result would pass GitHub's limit, the plan is rendered again with less detail to make room.
+pub fn with_applied(body: &str, section: &str, plan: &PlanFile, apply_hint: &str) -> String {
+    let keep = body.find(APPLIED).map_or(body, |i| &body[..i]).trim_end();
+    let tail = format!("\n\n{APPLIED}\n{}\n", section.trim_end());
+    let joined = format!("{keep}{tail}");
+    if joined.chars().count() <= GITHUB_LIMIT {
+        return joined;
+    }
+    let room = GITHUB_LIMIT.saturating_sub(tail.chars().count());
+    format!("{}{tail}", render_within(plan, apply_hint, room).trim_end())
+}
+
 /// How much detail a rendering carries; each step down is smaller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Detail {
@@ -33,6 +86,11 @@ enum Detail {
 
 /// The comment body. `apply_hint` is the exact command or workflow that applies the plan.
 pub fn render(plan: &PlanFile, apply_hint: &str) -> String {
+    render_within(plan, apply_hint, GITHUB_LIMIT)
+}
+
+/// The comment body in at most `limit` characters.
+fn render_within(plan: &PlanFile, apply_hint: &str, limit: usize) -> String {
     let levels = [
         Detail::Full,
         Detail::Diffs(200),
@@ -42,14 +100,14 @@ pub fn render(plan: &PlanFile, apply_hint: &str) -> String {
     ];
     for level in levels {
         let body = body(plan, apply_hint, level);
-        if body.chars().count() <= GITHUB_LIMIT {
+        if body.chars().count() <= limit {
             return body;
         }
     }
     // Even the summary is too long (thousands of services): cut it, and say so.
     let body = body(plan, apply_hint, Detail::Summary);
     let note = "\n\n_… cut here: the summary alone exceeds GitHub's 65,536-character limit; run `slipway plan` locally for the rest._\n";
-    let keep = GITHUB_LIMIT - note.chars().count();
+    let keep = limit.saturating_sub(note.chars().count());
     body.chars().take(keep).collect::<String>() + note
 }
 
@@ -82,6 +140,7 @@ fn verdict(plan: &PlanFile) -> String {
 fn body(plan: &PlanFile, apply_hint: &str, detail: Detail) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(&plan.environment));
+    let _ = writeln!(out, "{}", meta_line(plan));
     let _ = writeln!(out, "## slipway plan · `{}`\n", plan.environment);
     let _ = writeln!(out, "**{}**\n", verdict(plan));
 

@@ -1,6 +1,7 @@
 //! Presenting results: terminal tables, Markdown (PR comments, step summaries). JSON is the
 //! serialised result itself and needs nothing here.
 
+pub mod apply;
 pub mod comment;
 pub mod diff;
 pub mod plan;

@@ -1,6 +1,11 @@
-//! The deploy and rollback engine. Every step that mutates AWS comes after every check that can
-//! refuse; every wait has a deadline; a failure after the first mutation rolls back what this
-//! run touched, to the last revision that proved healthy.
+//! The deploy and rollback engine, one method per step: refuse when busy → verify → register →
+//! migrate (nothing changes a service up to here: [`Rollout::prepare`]), then update → wait →
+//! smoke → mark healthy, or roll back ([`Rollout::roll_out`]). `deploy` runs both halves;
+//! `apply` runs Terraform between them. Every step that mutates AWS comes after every check that
+//! can refuse; every wait has a deadline; a failure after the first mutation rolls back what
+//! this run touched, to the last revision that proved healthy. The one move a rollback makes
+//! (point services at revisions, wait for them) is [`point_and_wait`], shared with
+//! `slipway rollback`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -25,7 +30,7 @@ pub enum Status {
     Succeeded,
     /// Verify found problems: nothing was changed (exit 1).
     Invalid,
-    /// A gate refused: wrong account, or another rollout in progress (exit 3).
+    /// Refused: another rollout in progress, or the lock was lost before any change (exit 3).
     Refused,
     /// A migration failed: no service was changed (exit 1).
     MigrationFailed,
@@ -111,13 +116,6 @@ pub struct Report {
     pub duration_secs: f64,
 }
 
-impl Report {
-    fn phase(&mut self, name: &str, since: Instant) {
-        self.phases
-            .push((name.to_string(), since.elapsed().as_secs_f64()));
-    }
-}
-
 /// What a deploy applies.
 pub struct Deploy<'a> {
     pub env: &'a Environment,
@@ -135,6 +133,9 @@ pub struct Options {
     pub smoke_base_url: Option<String>,
     pub smoke_deadline: Duration,
 }
+
+/// Says why the run no longer holds the environment's lock, once it does not.
+pub type LockWatch<'a> = &'a (dyn Fn() -> Option<String> + Sync);
 
 pub fn short_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
@@ -188,8 +189,8 @@ pub fn in_progress(live: &Live, services: &[String]) -> Vec<String> {
     out
 }
 
-fn service_timeout(env: &Environment, name: &str, opts: &Options) -> Duration {
-    opts.timeout.unwrap_or_else(|| {
+fn service_timeout(env: &Environment, name: &str, timeout: Option<Duration>) -> Duration {
+    timeout.unwrap_or_else(|| {
         env.services
             .iter()
             .find(|s| s.name.v == name)
@@ -197,228 +198,407 @@ fn service_timeout(env: &Environment, name: &str, opts: &Options) -> Duration {
     })
 }
 
-impl Deploy<'_> {
-    fn cluster(&self) -> &str {
-        &self.env.cluster.v
+/// What verify found: every image, secret, role and target group the documents name exists (or
+/// not). Verify only reads, so commands run it before they take the lock: bad input then
+/// changes nothing in AWS, not even the lock.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub checked: verify::Checked,
+    pub problems: Vec<String>,
+    pub secs: f64,
+}
+
+impl Verified {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
     }
 
-    pub async fn run(&self, opts: &Options, progress: &dyn Progress) -> Report {
-        let started = Instant::now();
-        let interrupt = Interrupt::install();
-        let mut report = Report {
-            environment: self.env.name.clone(),
+    /// The report of a rollout that verify stopped before anything changed (exit 1).
+    pub fn refused(self, env: &Environment, services: &[String]) -> Report {
+        let mut report = Report::new(&env.name);
+        report.services = services
+            .iter()
+            .map(|s| ServiceOutcome {
+                service: s.clone(),
+                ..Default::default()
+            })
+            .collect();
+        report.status = Status::Invalid;
+        report.problems = self.problems;
+        report.phases.push(("verify".into(), self.secs));
+        report.duration_secs = self.secs;
+        report.verified = Some(self.checked);
+        report
+    }
+}
+
+/// Step 2, verify, before anything is mutated (see [`Verified`]).
+pub async fn verify(
+    env: &Environment,
+    clients: &Clients,
+    rendered: &Ecs,
+    services: &[String],
+    account: &str,
+    progress: &dyn Progress,
+) -> Result<Verified, AwsError> {
+    let t = Instant::now();
+    progress.step(&format!(
+        "verify {} ({} in {})",
+        env.name, env.account_id.v, env.region.v
+    ));
+    let (checked, problems) = verify::verify(clients, env, rendered, services, account).await?;
+    progress.info(&format!(
+        "account {} · {} image(s), {} secret(s), {} role(s), {} target group(s) checked",
+        checked.account, checked.images, checked.secrets, checked.roles, checked.target_groups
+    ));
+    for u in &checked.unchecked {
+        progress.info(&format!("not checked (SSM parameter): {u}"));
+    }
+    Ok(Verified {
+        checked,
+        problems: problems.into_iter().map(|p| p.message).collect(),
+        secs: t.elapsed().as_secs_f64(),
+    })
+}
+
+/// Whether the rollout goes on after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Go,
+    /// It ends here; the report says why.
+    Stop,
+}
+
+impl Report {
+    fn new(environment: &str) -> Report {
+        Report {
+            environment: environment.to_string(),
             status: Status::Succeeded,
             problems: Vec::new(),
             verified: None,
             migrations: Vec::new(),
-            services: self
-                .services
-                .iter()
-                .map(|s| ServiceOutcome {
-                    service: s.clone(),
-                    previous: self.live.services.get(s).map(|l| l.task_definition.clone()),
-                    ..Default::default()
-                })
-                .collect(),
+            services: Vec::new(),
             smoke: Vec::new(),
             rollback_started_after_secs: None,
             phases: Vec::new(),
             duration_secs: 0.0,
-        };
-        let result = self.steps(opts, progress, &mut report, &interrupt).await;
-        if let Err(e) = result {
-            // An AWS error mid-rollout: roll back whatever was touched.
-            report.problems.push(e.to_string());
-            if report.services.iter().any(|s| s.updated) {
-                self.fail(opts, progress, &mut report, Instant::now(), &interrupt)
-                    .await;
-            } else {
-                report.status = Status::Invalid;
-            }
         }
-        progress.finish();
-        report.duration_secs = started.elapsed().as_secs_f64();
-        report
     }
 
-    async fn steps(
-        &self,
-        opts: &Options,
-        progress: &dyn Progress,
-        report: &mut Report,
-        interrupt: &Interrupt,
-    ) -> Result<(), AwsError> {
-        // 1. Another rollout in flight?
-        let busy = in_progress(self.live, &self.services);
-        if !busy.is_empty() {
-            report.problems = busy;
-            report.problems.push("another deploy is rolling: wait for it to settle (`slipway status` shows it), then deploy again".into());
-            report.status = Status::Refused;
-            return Ok(());
-        }
+    fn outcome(&mut self, name: &str) -> &mut ServiceOutcome {
+        self.services
+            .iter_mut()
+            .find(|s| s.service == name)
+            .expect("every service of the rollout has an outcome")
+    }
 
-        // 2. Verify: nothing is mutated before this passes.
-        let t = Instant::now();
-        progress.step(&format!(
-            "verify {} ({} in {})",
-            self.env.name, self.env.account_id.v, self.env.region.v
-        ));
-        let (checked, problems) =
-            verify::verify(self.clients, self.env, self.rendered, &self.services).await?;
-        progress.info(&format!(
-            "account {} · {} image(s), {} secret(s), {} role(s), {} target group(s) checked",
-            checked.account, checked.images, checked.secrets, checked.roles, checked.target_groups
-        ));
-        for u in &checked.unchecked {
-            progress.info(&format!("not checked (SSM parameter): {u}"));
-        }
-        report.verified = Some(checked);
-        report.phase("verify", t);
-        if !problems.is_empty() {
-            report.status = if problems.iter().any(|p| p.wrong_account) {
-                Status::Refused
-            } else {
-                Status::Invalid
-            };
-            report.problems = problems.into_iter().map(|p| p.message).collect();
-            return Ok(());
-        }
+    fn stop(&mut self, status: Status, problem: impl Into<String>) -> Flow {
+        self.problems.push(problem.into());
+        self.status = status;
+        Flow::Stop
+    }
+}
 
-        // 3. Register what changed (an unchanged task definition registers nothing).
+impl<'a> Deploy<'a> {
+    /// The whole rollout after verify: [`Rollout::prepare`], then [`Rollout::roll_out`].
+    pub async fn run(
+        &'a self,
+        verified: Verified,
+        opts: &'a Options,
+        progress: &'a dyn Progress,
+        interrupt: &'a Interrupt,
+        lock: Option<LockWatch<'a>>,
+    ) -> Report {
+        let mut r = Rollout::new(self, verified, opts, progress, interrupt);
+        r.lock = lock;
+        if r.prepare().await {
+            r.roll_out().await;
+        }
+        r.finish()
+    }
+}
+
+/// One rollout under way: what each step found, and where each service stands.
+pub struct Rollout<'a> {
+    d: &'a Deploy<'a>,
+    opts: &'a Options,
+    progress: &'a dyn Progress,
+    interrupt: &'a Interrupt,
+    /// Checked before the first service changes: a lost lock stops the rollout there.
+    pub lock: Option<LockWatch<'a>>,
+    started: Instant,
+    /// The revision each service is to run.
+    targets: BTreeMap<String, String>,
+    /// Services updated (or created) now.
+    updated: Vec<String>,
+    /// When the first failure was noticed.
+    failed_at: Option<Instant>,
+    pub report: Report,
+}
+
+impl<'a> Rollout<'a> {
+    /// A rollout of `d`, which [`verify`] passed (`verified` goes into the report).
+    pub fn new(
+        d: &'a Deploy<'a>,
+        verified: Verified,
+        opts: &'a Options,
+        progress: &'a dyn Progress,
+        interrupt: &'a Interrupt,
+    ) -> Rollout<'a> {
+        let mut report = Report::new(&d.env.name);
+        report.phases.push(("verify".into(), verified.secs));
+        report.problems = verified.problems;
+        report.verified = Some(verified.checked);
+        report.services = d
+            .services
+            .iter()
+            .map(|s| ServiceOutcome {
+                service: s.clone(),
+                previous: d.live.services.get(s).map(|l| l.task_definition.clone()),
+                ..Default::default()
+            })
+            .collect();
+        Rollout {
+            d,
+            opts,
+            progress,
+            interrupt,
+            lock: None,
+            started: Instant::now(),
+            targets: BTreeMap::new(),
+            updated: Vec::new(),
+            failed_at: None,
+            report,
+        }
+    }
+
+    /// Everything before the first service changes: verify's verdict, another rollout in
+    /// flight?, register, migrate. False when the rollout ends here (the report says why).
+    pub async fn prepare(&mut self) -> bool {
+        if !self.report.problems.is_empty() {
+            self.report.status = Status::Invalid;
+            return false;
+        }
+        let steps = async {
+            if self.refuse_if_busy() == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+            self.register().await?;
+            if self.migrate().await? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+            Ok::<_, AwsError>(self.interrupted_before_any_change())
+        };
+        match steps.await {
+            Ok(flow) => flow == Flow::Go,
+            Err(e) => {
+                // Nothing changed a service yet: nothing to roll back.
+                self.report.stop(Status::Invalid, e.to_string());
+                false
+            }
+        }
+    }
+
+    /// Update, wait, smoke, then mark healthy or roll back.
+    pub async fn roll_out(&mut self) {
+        let steps = async {
+            if self.lock_lost() == Flow::Stop {
+                return Ok(());
+            }
+            self.update().await;
+            self.wait().await?;
+            self.smoke().await;
+            Ok::<_, AwsError>(())
+        };
+        if let Err(e) = steps.await {
+            // An AWS error mid-rollout: roll back whatever was touched.
+            self.report.problems.push(e.to_string());
+            self.failed_at.get_or_insert_with(Instant::now);
+        }
+        if self.report.status != Status::Succeeded {
+            return;
+        }
+        match self.failed_at {
+            None => self.mark_healthy().await,
+            Some(at) => self.fail(at).await,
+        }
+    }
+
+    pub fn finish(mut self) -> Report {
+        self.progress.finish();
+        self.report.duration_secs = self.started.elapsed().as_secs_f64();
+        self.report
+    }
+
+    fn phase(&mut self, name: &str, since: Instant) {
+        self.report
+            .phases
+            .push((name.to_string(), since.elapsed().as_secs_f64()));
+    }
+
+    fn cluster(&self) -> &str {
+        &self.d.env.cluster.v
+    }
+
+    /// 1. Another rollout in flight (a second line of defence behind the lock).
+    fn refuse_if_busy(&mut self) -> Flow {
+        let busy = in_progress(self.d.live, &self.d.services);
+        if busy.is_empty() {
+            return Flow::Go;
+        }
+        self.report.problems = busy;
+        self.report.stop(
+            Status::Refused,
+            "another deploy is rolling: wait for it to settle (`slipway status` shows it), then deploy again",
+        )
+    }
+
+    /// 3. Register what changed (an unchanged task definition registers nothing).
+    async fn register(&mut self) -> Result<(), AwsError> {
+        let d = self.d;
         let t = Instant::now();
-        progress.step("register task definitions");
-        let mut targets: BTreeMap<String, String> = BTreeMap::new();
-        for name in &self.services {
-            let td = &self.rendered.task_definitions[name];
+        self.progress.step("register task definitions");
+        for name in &d.services {
+            let td = &d.rendered.task_definitions[name];
             let (arn, registered) =
-                revision_for(&self.clients.ecs, self.live, name, td, progress).await?;
-            let outcome = report
-                .services
-                .iter_mut()
-                .find(|s| &s.service == name)
-                .expect("listed");
+                revision_for(&d.clients.ecs, d.live, name, td, self.progress).await?;
+            let outcome = self.report.outcome(name);
             outcome.registered = registered;
             outcome.deployed = Some(arn.clone());
-            targets.insert(name.clone(), arn);
+            self.targets.insert(name.clone(), arn);
         }
+        self.phase("register", t);
+        Ok(())
+    }
 
-        report.phase("register", t);
-
-        // 4. Migrations, on the new revision, before any service changes.
+    /// 4. Migrations, on each new revision, before any service changes.
+    async fn migrate(&mut self) -> Result<Flow, AwsError> {
+        let d = self.d;
         let t = Instant::now();
-        for svc in self
+        for svc in d
             .env
             .services
             .iter()
-            .filter(|s| self.services.contains(&s.name.v))
+            .filter(|s| d.services.contains(&s.name.v))
         {
             let Some(m) = &svc.migration else { continue };
             let name = &svc.name.v;
-            let registered = report
-                .services
-                .iter()
-                .any(|s| &s.service == name && s.registered);
-            if !registered {
-                progress.info(&format!(
+            if !self.report.outcome(name).registered {
+                self.progress.info(&format!(
                     "{name}: migration skipped: its task definition did not change"
                 ));
                 continue;
             }
-            progress.step(&format!("migrate ({name})"));
+            self.progress.step(&format!("migrate ({name})"));
             let run = migrate::run(
-                &self.clients.ecs,
+                &d.clients.ecs,
                 name,
                 m,
-                &targets[name],
-                &self.rendered.task_definitions[name],
-                &self.rendered.services[name],
-                progress,
+                &self.targets[name],
+                &d.rendered.task_definitions[name],
+                &d.rendered.services[name],
+                self.progress,
             );
             // Ctrl-C stops waiting for the migration (no service has changed yet).
             let result = tokio::select! {
                 r = run => r?,
-                () = interrupt.beyond(0) => {
-                    report.problems.push(format!(
+                () = self.interrupt.beyond(0) => {
+                    return Ok(self.report.stop(Status::MigrationFailed, format!(
                         "{name}: interrupted while the migration ran: its task may still be running (`slipway status`, or the ECS console); no service was changed"
-                    ));
-                    report.status = Status::MigrationFailed;
-                    return Ok(());
+                    )));
                 }
             };
             let passed = result.passed;
+            let detail = result.detail.clone();
+            self.report.migrations.push(result);
             if !passed {
-                report
-                    .problems
-                    .push(format!("{name}: migration failed: {}", result.detail));
-            }
-            report.migrations.push(result);
-            if !passed {
-                report.status = Status::MigrationFailed;
-                return Ok(());
+                return Ok(self.report.stop(
+                    Status::MigrationFailed,
+                    format!("{name}: migration failed: {detail}"),
+                ));
             }
         }
-
-        if !report.migrations.is_empty() {
-            report.phase("migrate", t);
+        if !self.report.migrations.is_empty() {
+            self.phase("migrate", t);
         }
-        if interrupt.count() > 0 {
-            report
-                .problems
-                .push("interrupted before any service changed: nothing to roll back".into());
-            report.status = Status::Invalid;
-            return Ok(());
-        }
+        Ok(Flow::Go)
+    }
 
-        // 5. Update (or create) every service whose revision or settings change, in parallel.
+    fn interrupted_before_any_change(&mut self) -> Flow {
+        if self.interrupt.count() == 0 {
+            return Flow::Go;
+        }
+        self.report.stop(
+            Status::Invalid,
+            "interrupted before any service changed: nothing to roll back",
+        )
+    }
+
+    fn lock_lost(&mut self) -> Flow {
+        match self.lock.and_then(|lost| lost()) {
+            None => Flow::Go,
+            Some(why) => self.report.stop(
+                Status::Refused,
+                format!("{why}: stopping before any service changes"),
+            ),
+        }
+    }
+
+    /// 5. Update (or create) every service whose revision or settings change, in parallel.
+    async fn update(&mut self) {
+        let d = self.d;
+        let t = Instant::now();
         let autoscaling = |name: &str| {
-            self.env
+            d.env
                 .services
                 .iter()
                 .find(|s| s.name.v == name)
                 .and_then(|s| s.autoscaling.as_ref())
                 .map(|a| (a.min.v, a.max.v))
         };
-        let settings_change: BTreeMap<String, bool> = self
+        let settings_change: BTreeMap<String, bool> = d
             .services
             .iter()
             .map(|n| {
-                let differs = self.live.services.get(n).is_some_and(|l| {
-                    diff::settings_differ(&self.rendered.services[n], &l.settings, autoscaling(n))
+                let differs = d.live.services.get(n).is_some_and(|l| {
+                    diff::settings_differ(&d.rendered.services[n], &l.settings, autoscaling(n))
                 });
                 (n.clone(), differs)
             })
             .collect();
-        let to_update: Vec<String> = self
+        let targets = &self.targets;
+        let to_update: Vec<String> = d
             .services
             .iter()
             .filter(|n| {
-                self.live.services.get(*n).map(|l| &l.task_definition) != Some(&targets[*n])
+                d.live.services.get(*n).map(|l| &l.task_definition) != Some(&targets[*n])
                     || settings_change[*n]
             })
             .cloned()
             .collect();
         if to_update.is_empty() {
-            progress.step("nothing to roll out: every service already runs its revision");
-            return Ok(());
+            self.progress
+                .step("nothing to update: every service already runs this");
+            return;
         }
-        let t = Instant::now();
-        progress.step(&format!("update {}", to_update.join(", ")));
-        let parallel = self.env.deploy.parallelism.max(1) as usize;
+        self.progress
+            .step(&format!("update {}", to_update.join(", ")));
+        let parallel = d.env.deploy.parallelism.max(1) as usize;
         let settings_change = &settings_change;
         let autoscaling = &autoscaling;
         let results = bounded(to_update.clone(), parallel, |name| {
             let target = targets[&name].clone();
             async move {
-                let r = if self.live.services.contains_key(&name) {
+                let r = if d.live.services.contains_key(&name) {
                     // Settings converge too when they drifted; the desired count only where
                     // no autoscaling owns it.
-                    let settings = settings_change[&name].then(|| &self.rendered.services[&name]);
+                    let settings = settings_change[&name].then(|| &d.rendered.services[&name]);
                     let desired = settings
                         .filter(|_| autoscaling(&name).is_none())
                         .map(|s| s.desired_count);
                     ecs::update_service_with(
-                        &self.clients.ecs,
-                        self.cluster(),
+                        &d.clients.ecs,
+                        &d.env.cluster.v,
                         &name,
                         &target,
                         settings,
@@ -427,7 +607,7 @@ impl Deploy<'_> {
                     .await
                     .map(|_| ())
                 } else {
-                    ecs::create_service(&self.clients.ecs, &self.rendered.services[&name], &target)
+                    ecs::create_service(&d.clients.ecs, &d.rendered.services[&name], &target)
                         .await
                         .map(|_| ())
                 };
@@ -435,258 +615,290 @@ impl Deploy<'_> {
             }
         })
         .await;
-        let mut update_error = None;
         for (name, r) in results {
-            let outcome = report
-                .services
-                .iter_mut()
-                .find(|s| s.service == name)
-                .expect("listed");
             match r {
-                Ok(()) => outcome.updated = true,
+                Ok(()) => {
+                    self.report.outcome(&name).updated = true;
+                    self.updated.push(name);
+                }
                 Err(e) => {
-                    outcome.settled = Some(Settled::Failed {
+                    self.report.problems.push(format!("{name}: {e}"));
+                    self.report.outcome(&name).settled = Some(Settled::Failed {
                         reason: e.to_string(),
                     });
-                    update_error.get_or_insert(e);
+                    self.failed_at.get_or_insert_with(Instant::now);
                 }
             }
         }
+        self.phase("update", t);
+    }
 
-        report.phase("update", t);
-
-        // 6. Wait for the updated services to settle.
+    /// 6. Wait for the updated services to settle.
+    async fn wait(&mut self) -> Result<(), AwsError> {
+        if self.updated.is_empty() {
+            return Ok(());
+        }
         let t = Instant::now();
-        progress.step("wait for the services to settle");
-        let watches: Vec<Watch> = report
-            .services
+        self.progress.step("wait for the services to settle");
+        let watches: Vec<Watch> = self
+            .updated
             .iter()
-            .filter(|s| s.updated)
             .map(|s| Watch {
-                service: s.service.clone(),
-                target: targets[&s.service].clone(),
-                timeout: service_timeout(self.env, &s.service, opts),
+                service: s.clone(),
+                target: self.targets[s].clone(),
+                timeout: service_timeout(self.d.env, s, self.opts.timeout),
             })
             .collect();
         let settled = wait::wait(
-            &self.clients.ecs,
+            &self.d.clients.ecs,
             self.cluster(),
             &watches,
-            progress,
-            (interrupt, 0),
+            self.progress,
+            (self.interrupt, 0),
         )
         .await?;
-        report.phase("wait", t);
-        let mut failed_at = None;
+        self.phase("wait", t);
         for (name, st) in settled {
             if !st.is_stable() {
-                failed_at.get_or_insert_with(Instant::now);
+                self.failed_at.get_or_insert_with(Instant::now);
+                self.report
+                    .problems
+                    .push(format!("{name}: {}", st.describe()));
             }
-            report
-                .services
-                .iter_mut()
-                .find(|s| s.service == name)
-                .expect("listed")
-                .settled = Some(st);
-        }
-        if update_error.is_some() {
-            failed_at.get_or_insert_with(Instant::now);
-        }
-
-        // 7. Smoke checks, once everything is stable.
-        if failed_at.is_none() && opts.smoke {
-            let base = opts
-                .smoke_base_url
-                .clone()
-                .or_else(|| self.env.smoke_base_url.as_ref().map(|u| u.v.clone()));
-            let has_checks = self
-                .env
-                .services
-                .iter()
-                .any(|s| to_update.contains(&s.name.v) && !s.smoke.is_empty());
-            match (base, has_checks) {
-                (_, false) => {}
-                (None, true) => progress.info("smoke checks skipped: no base URL (set smoke_base_url or pass --smoke-base-url)"),
-                (Some(base), true) => {
-                    progress.step(&format!("smoke checks against {base}"));
-                    let t = Instant::now();
-                    let checks = smoke::run(self.env, &to_update, &base, opts.smoke_deadline);
-                    tokio::select! {
-                        r = checks => report.smoke = r,
-                        () = interrupt.beyond(0) => {
-                            report.problems.push("interrupted during the smoke checks".into());
-                            failed_at = Some(Instant::now());
-                        }
-                    }
-                    report.phase("smoke", t);
-                    for r in &report.smoke {
-                        progress.service(
-                            &format!("{} smoke {}", r.service, r.check),
-                            &format!("{} after {} attempt(s): {}", if r.passed { "passed" } else { "FAILED" }, r.attempts, r.detail),
-                        );
-                    }
-                    if report.smoke.iter().any(|r| !r.passed) {
-                        failed_at = Some(Instant::now());
-                        report.problems.push("smoke checks failed".into());
-                    }
-                }
-            }
-        }
-
-        match failed_at {
-            None => {
-                progress.step("mark the new revisions healthy");
-                let deployed: Vec<String> = report
-                    .services
-                    .iter()
-                    .filter(|s| s.updated)
-                    .filter_map(|s| s.deployed.clone())
-                    .collect();
-                for arn in deployed {
-                    // The services are fine: a failed tag is a warning, never a rollback.
-                    if let Err(e) = history::mark_healthy(&self.clients.ecs, &arn).await {
-                        report.problems.push(format!(
-                            "warning: {} was not marked healthy ({e}); a later rollback will not pick it",
-                            short_arn(&arn)
-                        ));
-                    }
-                }
-                report.status = Status::Succeeded;
-            }
-            Some(at) => {
-                for s in &report.services {
-                    if let Some(st) = s.settled.as_ref().filter(|st| !st.is_stable()) {
-                        report
-                            .problems
-                            .push(format!("{}: {}", s.service, st.describe()));
-                    }
-                }
-                self.fail(opts, progress, report, at, interrupt).await;
-            }
+            self.report.outcome(&name).settled = Some(st);
         }
         Ok(())
     }
 
-    /// The deploy failed: roll back what it touched (unless told not to).
-    async fn fail(
-        &self,
-        opts: &Options,
-        progress: &dyn Progress,
-        report: &mut Report,
-        failed_at: Instant,
-        interrupt: &Interrupt,
-    ) {
-        if !opts.rollback {
-            progress.step("deploy failed; --no-rollback: leaving the services as they are");
-            report.status = Status::FailedNoRollback;
+    /// 7. Smoke checks of the updated services, once everything is stable.
+    async fn smoke(&mut self) {
+        if self.failed_at.is_some() || !self.opts.smoke {
             return;
         }
-        if report.services.iter().all(|s| !s.updated) {
-            progress.step("deploy failed before any service changed: nothing to roll back");
-            report.status = Status::Invalid;
-            return;
-        }
-        progress.step("deploy failed: rolling back");
-        let t = Instant::now();
-        let touched: Vec<(String, Option<String>, Option<String>)> = report
+        let env = self.d.env;
+        let base = self
+            .opts
+            .smoke_base_url
+            .clone()
+            .or_else(|| env.smoke_base_url.as_ref().map(|u| u.v.clone()));
+        let has_checks = env
             .services
             .iter()
-            .filter(|s| s.updated)
-            .map(|s| (s.service.clone(), s.previous.clone(), s.deployed.clone()))
-            .collect();
-        let mut watches = Vec::new();
-        let mut rollback_errors = Vec::new();
-        for (name, previous, deployed) in &touched {
-            let family = &self.rendered.task_definitions[name].family;
-            let exclude: Vec<&str> = deployed.iter().map(String::as_str).collect();
-            let target = match history::last_healthy(&self.clients.ecs, family, &exclude).await {
+            .any(|s| self.updated.contains(&s.name.v) && !s.smoke.is_empty());
+        let base = match (base, has_checks) {
+            (_, false) => return,
+            (None, true) => {
+                self.progress.info("smoke checks skipped: no base URL (set smoke_base_url or pass --smoke-base-url)");
+                return;
+            }
+            (Some(base), true) => base,
+        };
+        self.progress.step(&format!("smoke checks against {base}"));
+        let t = Instant::now();
+        let checks = smoke::run(env, &self.updated, &base, self.opts.smoke_deadline);
+        tokio::select! {
+            r = checks => self.report.smoke = r,
+            () = self.interrupt.beyond(0) => {
+                self.report.problems.push("interrupted during the smoke checks".into());
+                self.failed_at = Some(Instant::now());
+            }
+        }
+        self.phase("smoke", t);
+        for r in &self.report.smoke {
+            self.progress.service(
+                &format!("{} smoke {}", r.service, r.check),
+                &format!(
+                    "{} after {} attempt(s): {}",
+                    if r.passed { "passed" } else { "FAILED" },
+                    r.attempts,
+                    r.detail
+                ),
+            );
+        }
+        if self.report.smoke.iter().any(|r| !r.passed) {
+            self.failed_at = Some(Instant::now());
+            self.report.problems.push("smoke checks failed".into());
+        }
+    }
+
+    /// 8a. Everything is stable and checked: its revisions are the next rollback targets.
+    async fn mark_healthy(&mut self) {
+        if self.updated.is_empty() {
+            return;
+        }
+        self.progress.step("mark the new revisions healthy");
+        for name in self.updated.clone() {
+            let arn = &self.targets[&name];
+            // The services are fine: a failed tag is a warning, never a rollback.
+            if let Err(e) = history::mark_healthy(&self.d.clients.ecs, arn).await {
+                self.report.problems.push(format!(
+                    "warning: {} was not marked healthy ({e}); a later rollback will not pick it",
+                    short_arn(arn)
+                ));
+            }
+        }
+    }
+
+    /// 8b. The deploy failed: every touched service back to its last healthy revision (unless
+    /// told not to); a service this deploy created is scaled to 0.
+    async fn fail(&mut self, failed_at: Instant) {
+        if !self.opts.rollback {
+            self.progress
+                .step("deploy failed; --no-rollback: leaving the services as they are");
+            self.report.status = Status::FailedNoRollback;
+            return;
+        }
+        if self.updated.is_empty() {
+            self.progress
+                .step("deploy failed before any service changed: nothing to roll back");
+            self.report.status = Status::Invalid;
+            return;
+        }
+        self.progress.step("deploy failed: rolling back");
+        let d = self.d;
+        let t = Instant::now();
+        let mut moves = Vec::new();
+        let mut errors = Vec::new();
+        for name in self.updated.clone() {
+            let previous = self.report.outcome(&name).previous.clone();
+            let family = &d.rendered.task_definitions[&name].family;
+            let exclude = [self.targets[&name].as_str()];
+            let target = match history::last_healthy(&d.clients.ecs, family, &exclude).await {
                 Ok(Some(arn)) => Some(arn),
-                Ok(None) => previous.clone(),
+                Ok(None) => previous,
                 Err(e) => {
-                    rollback_errors.push(format!("{name}: cannot look up healthy revisions: {e}"));
-                    previous.clone()
+                    errors.push(format!("{name}: cannot look up healthy revisions: {e}"));
+                    previous
                 }
             };
-            if report.rollback_started_after_secs.is_none() {
-                report.rollback_started_after_secs = Some(failed_at.elapsed().as_secs_f64());
-            }
-            let outcome = report
-                .services
-                .iter_mut()
-                .find(|s| &s.service == name)
-                .expect("listed");
+            self.report
+                .rollback_started_after_secs
+                .get_or_insert_with(|| failed_at.elapsed().as_secs_f64());
             match target {
                 Some(arn) => {
-                    progress.info(&format!("{name}: back to {}", short_arn(&arn)));
-                    match ecs::update_service(&self.clients.ecs, self.cluster(), name, &arn).await {
-                        Ok(_) => {
-                            outcome.rolled_back_to = Some(arn.clone());
-                            watches.push(Watch {
-                                service: name.clone(),
-                                target: arn,
-                                timeout: service_timeout(self.env, name, opts),
-                            });
-                        }
-                        Err(e) => {
-                            outcome.rollback = Some(Settled::Failed {
-                                reason: e.to_string(),
-                            });
-                            rollback_errors.push(format!("{name}: {e}"));
-                        }
-                    }
+                    self.progress
+                        .info(&format!("{name}: back to {}", short_arn(&arn)));
+                    self.report.outcome(&name).rolled_back_to = Some(arn.clone());
+                    moves.push((name, arn));
                 }
                 None => {
                     // Created by this deploy: nothing to go back to, so stop it.
-                    progress.info(&format!("{name}: created by this deploy; scaling it to 0"));
+                    self.progress
+                        .info(&format!("{name}: created by this deploy; scaling it to 0"));
+                    let r = ecs::set_desired_count(&d.clients.ecs, self.cluster(), &name, 0).await;
+                    let outcome = self.report.outcome(&name);
                     outcome.note = Some("created by this deploy: scaled to 0".into());
-                    match ecs::set_desired_count(&self.clients.ecs, self.cluster(), name, 0).await {
-                        Ok(()) => outcome.rollback = Some(Settled::Stable),
+                    outcome.rollback = Some(match r {
+                        Ok(()) => Settled::Stable,
                         Err(e) => {
-                            outcome.rollback = Some(Settled::Failed {
+                            errors.push(format!("{name}: {e}"));
+                            Settled::Failed {
                                 reason: e.to_string(),
-                            });
-                            rollback_errors.push(format!("{name}: {e}"));
+                            }
                         }
-                    }
+                    });
                 }
             }
         }
-        progress.step("wait for the rollback to settle (Ctrl-C again stops waiting)");
-        let seen = interrupt.count();
-        match wait::wait(
-            &self.clients.ecs,
-            self.cluster(),
-            &watches,
-            progress,
-            (interrupt, seen),
+        self.progress
+            .step("wait for the rollback to settle (Ctrl-C again stops waiting)");
+        let seen = self.interrupt.count();
+        let settled = point_and_wait(
+            d.env,
+            d.clients,
+            &moves,
+            self.opts.timeout,
+            self.progress,
+            (self.interrupt, seen),
         )
-        .await
-        {
-            Ok(settled) => {
-                for (name, st) in settled {
-                    report
-                        .services
-                        .iter_mut()
-                        .find(|s| s.service == name)
-                        .expect("listed")
-                        .rollback = Some(st);
-                }
-            }
-            Err(e) => rollback_errors.push(format!("waiting for the rollback: {e}")),
+        .await;
+        for (name, moved) in settled {
+            errors.extend(moved.problem);
+            self.report.outcome(&name).rollback = Some(moved.settled);
         }
-        let all_back = report
-            .services
-            .iter()
-            .filter(|s| s.updated)
-            .all(|s| s.rollback.as_ref().is_some_and(Settled::is_stable));
-        report.problems.extend(rollback_errors);
-        report.phase("rollback", t);
-        report.status = if all_back {
+        let all_back = self.updated.iter().all(|s| {
+            self.report
+                .services
+                .iter()
+                .find(|o| &o.service == s)
+                .and_then(|o| o.rollback.as_ref())
+                .is_some_and(Settled::is_stable)
+        });
+        self.report.problems.extend(errors);
+        self.phase("rollback", t);
+        self.report.status = if all_back {
             Status::RolledBack
         } else {
             Status::RollbackFailed
         };
     }
+}
+
+/// Where one service of [`point_and_wait`] ended.
+#[derive(Clone, Debug)]
+pub struct Moved {
+    /// UpdateService succeeded: the service was pointed at its revision.
+    pub updated: bool,
+    pub settled: Settled,
+    /// What went wrong, to report.
+    pub problem: Option<String>,
+}
+
+/// Points each service at its revision (`moves`: service → task definition ARN) and waits for
+/// them to settle: the one move both a failed deploy's rollback and `slipway rollback` make.
+pub async fn point_and_wait(
+    env: &Environment,
+    clients: &Clients,
+    moves: &[(String, String)],
+    timeout: Option<Duration>,
+    progress: &dyn Progress,
+    interrupt: (&Interrupt, u32),
+) -> BTreeMap<String, Moved> {
+    let mut out = BTreeMap::new();
+    let mut watches = Vec::new();
+    for (name, arn) in moves {
+        match ecs::update_service(&clients.ecs, &env.cluster.v, name, arn).await {
+            Ok(_) => watches.push(Watch {
+                service: name.clone(),
+                target: arn.clone(),
+                timeout: service_timeout(env, name, timeout),
+            }),
+            Err(e) => {
+                out.insert(
+                    name.clone(),
+                    Moved {
+                        updated: false,
+                        settled: Settled::Failed {
+                            reason: e.to_string(),
+                        },
+                        problem: Some(format!("{name}: {e}")),
+                    },
+                );
+            }
+        }
+    }
+    if watches.is_empty() {
+        return out;
+    }
+    let settled = wait::wait(&clients.ecs, &env.cluster.v, &watches, progress, interrupt).await;
+    for w in watches {
+        let moved = match &settled {
+            Ok(s) => Moved {
+                updated: true,
+                settled: s.get(&w.service).cloned().unwrap_or(Settled::Interrupted),
+                problem: None,
+            },
+            Err(e) => Moved {
+                updated: true,
+                settled: Settled::Failed {
+                    reason: format!("waiting for it to settle: {e}"),
+                },
+                problem: Some(format!("{}: waiting for it to settle: {e}", w.service)),
+            },
+        };
+        out.insert(w.service, moved);
+    }
+    out
 }
 
 /// Where a rollback takes one service.
@@ -698,7 +910,9 @@ pub enum RollbackTo {
     Release(String),
 }
 
-/// `slipway rollback`: services back to a known-good revision, same wait.
+/// `slipway rollback`: services back to a known-good revision, with the same move and wait as a
+/// deploy's rollback.
+#[allow(clippy::too_many_arguments)]
 pub async fn rollback(
     env: &Environment,
     clients: &Clients,
@@ -707,36 +921,18 @@ pub async fn rollback(
     to: &RollbackTo,
     timeout: Option<Duration>,
     progress: &dyn Progress,
+    interrupt: &Interrupt,
 ) -> Report {
     let started = Instant::now();
-    let mut report = Report {
-        environment: env.name.clone(),
-        status: Status::Succeeded,
-        problems: Vec::new(),
-        verified: None,
-        migrations: Vec::new(),
-        services: Vec::new(),
-        smoke: Vec::new(),
-        rollback_started_after_secs: None,
-        phases: Vec::new(),
-        duration_secs: 0.0,
-    };
+    let mut report = Report::new(&env.name);
     let busy = in_progress(live, services);
     if !busy.is_empty() {
         report.problems = busy;
         report.status = Status::Refused;
         return report;
     }
-    let opts = Options {
-        timeout,
-        rollback: false,
-        smoke: false,
-        smoke_base_url: None,
-        smoke_deadline: Duration::ZERO,
-    };
     progress.step(&format!("rollback {}", env.name));
-    let interrupt = Interrupt::install();
-    let mut watches = Vec::new();
+    let mut moves = Vec::new();
     for name in services {
         let mut outcome = ServiceOutcome {
             service: name.clone(),
@@ -751,7 +947,7 @@ pub async fn rollback(
             continue;
         };
         outcome.previous = Some(current.clone());
-        let family = ecs::family_of(&current).to_string();
+        let family = crate::naming::family_of(&current).to_string();
         let target = match to {
             RollbackTo::LastHealthy => {
                 history::last_healthy(&clients.ecs, &family, &[current.as_str()]).await
@@ -774,21 +970,8 @@ pub async fn rollback(
             }
             Ok(Some(arn)) => {
                 progress.info(&format!("{name}: {} → {}", short_arn(&current), short_arn(&arn)));
-                match ecs::update_service(&clients.ecs, &env.cluster.v, name, &arn).await {
-                    Ok(_) => {
-                        outcome.updated = true;
-                        outcome.rolled_back_to = Some(arn.clone());
-                        watches.push(Watch {
-                            service: name.clone(),
-                            target: arn,
-                            timeout: service_timeout(env, name, &opts),
-                        });
-                    }
-                    Err(e) => {
-                        report.problems.push(format!("{name}: {e}"));
-                        outcome.rollback = Some(Settled::Failed { reason: e.to_string() });
-                    }
-                }
+                outcome.rolled_back_to = Some(arn.clone());
+                moves.push((name.clone(), arn));
             }
             Ok(None) => report.problems.push(match to {
                 RollbackTo::Release(tag) => format!("{name}: no revision of {family} was deployed with image tag {tag}"),
@@ -798,25 +981,15 @@ pub async fn rollback(
         }
         report.services.push(outcome);
     }
-    if !watches.is_empty() {
+    if !moves.is_empty() {
         progress.step("wait for the services to settle");
-        match wait::wait(
-            &clients.ecs,
-            &env.cluster.v,
-            &watches,
-            progress,
-            (&interrupt, 0),
-        )
-        .await
-        {
-            Ok(settled) => {
-                for (name, st) in settled {
-                    if let Some(o) = report.services.iter_mut().find(|s| s.service == name) {
-                        o.rollback = Some(st);
-                    }
-                }
-            }
-            Err(e) => report.problems.push(e.to_string()),
+    }
+    let settled = point_and_wait(env, clients, &moves, timeout, progress, (interrupt, 0)).await;
+    for (name, moved) in settled {
+        report.problems.extend(moved.problem);
+        if let Some(o) = report.services.iter_mut().find(|s| s.service == name) {
+            o.updated = moved.updated;
+            o.rollback = Some(moved.settled);
         }
     }
     progress.finish();

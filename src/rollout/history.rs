@@ -10,7 +10,9 @@ pub const GIT_SHA: &str = "slipway:git-sha";
 pub const IMAGE_TAG: &str = "slipway:image-tag";
 pub const DEPLOYER: &str = "slipway:deployer";
 pub const DEPLOYED_AT: &str = "slipway:deployed-at";
-/// Set when a deploy of the revision succeeded (smoke checks included); value: when.
+/// Set when a deploy of the revision succeeded (smoke checks included); value: the revision
+/// itself (`family:revision`) and when, so that a tag copied onto another revision with the
+/// rest of a task definition does not make that one a rollback target.
 pub const HEALTHY: &str = "slipway:healthy";
 
 /// How far back rollback and status look for a healthy revision.
@@ -34,21 +36,19 @@ pub fn revision_tags(
     tags
 }
 
-/// Who is deploying: the GitHub actor in Actions, else the local user.
-pub fn deployer() -> String {
-    ["GITHUB_ACTOR", "USER", "USERNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string())
+pub async fn mark_healthy(client: &aws_sdk_ecs::Client, arn: &str) -> Result<(), AwsError> {
+    let value = format!("{} {}", revision_name(arn), crate::planfile::now_rfc3339());
+    ecs::tag(client, arn, &[(HEALTHY.to_string(), value)]).await
 }
 
-pub async fn mark_healthy(client: &aws_sdk_ecs::Client, arn: &str) -> Result<(), AwsError> {
-    ecs::tag(
-        client,
-        arn,
-        &[(HEALTHY.to_string(), crate::planfile::now_rfc3339())],
-    )
-    .await
+/// `family:revision` of a task definition ARN.
+fn revision_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// Whether the healthy tag `value` found on `arn` was written for `arn` itself.
+pub fn healthy_for(arn: &str, value: &str) -> bool {
+    value.split_whitespace().next() == Some(revision_name(arn))
 }
 
 /// The newest revision of `family` marked healthy, other than those in `excluding`.
@@ -61,7 +61,11 @@ pub async fn last_healthy(
         if excluding.contains(&arn.as_str()) {
             continue;
         }
-        if ecs::tags_of(client, &arn).await?.contains_key(HEALTHY) {
+        if ecs::tags_of(client, &arn)
+            .await?
+            .get(HEALTHY)
+            .is_some_and(|v| healthy_for(&arn, v))
+        {
             return Ok(Some(arn));
         }
     }
@@ -85,4 +89,20 @@ pub async fn revision_for_release(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_healthy_mark_counts_for_its_own_revision_only() {
+        let one = "arn:aws:ecs:eu-west-1:111111111111:task-definition/scr-staging-api:1";
+        let two = "arn:aws:ecs:eu-west-1:111111111111:task-definition/scr-staging-api:2";
+        let mark = "scr-staging-api:1 2026-12-02T00:00:00Z";
+        assert!(healthy_for(one, mark));
+        // Registered from a copy of :1, tags and all: not proven healthy.
+        assert!(!healthy_for(two, mark));
+        assert!(!healthy_for(one, "2026-12-02T00:00:00Z"));
+    }
 }

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::aws::Clients;
 use crate::env::model::Environment;
+use crate::settings::Settings;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
@@ -113,13 +114,17 @@ impl Report {
 }
 
 /// The webhook, from the environment variable or the secret the environment names.
-async fn webhook(env: &Environment, clients: &Clients) -> Result<Option<String>, String> {
+async fn webhook(
+    s: &Settings,
+    env: &Environment,
+    clients: &Clients,
+) -> Result<Option<String>, String> {
     let Some(n) = &env.notifications else {
         return Ok(None);
     };
     if let Some(var) = &n.slack_webhook_env {
-        if let Some(url) = std::env::var(&var.v).ok().filter(|u| !u.is_empty()) {
-            return Ok(Some(url));
+        if let Some(url) = s.var(&var.v) {
+            return Ok(Some(url.to_string()));
         }
     }
     if let Some(secret) = &n.slack_webhook_secret {
@@ -132,12 +137,19 @@ async fn webhook(env: &Environment, clients: &Clients) -> Result<Option<String>,
 }
 
 /// Sends the report wherever the environment wants it; returns warnings.
-pub async fn send(env: &Environment, clients: &Clients, report: &Report) -> Vec<String> {
+pub async fn send(
+    s: &Settings,
+    env: &Environment,
+    clients: &Clients,
+    report: &Report,
+) -> Vec<String> {
     let mut warnings = Vec::new();
-    if let Err(e) = crate::github::append_step_summary(&report.markdown()) {
+    if let Err(e) =
+        crate::github::append_step_summary(s.actions.step_summary.as_deref(), &report.markdown())
+    {
         warnings.push(format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
     }
-    match webhook(env, clients).await {
+    match webhook(s, env, clients).await {
         Ok(None) => {}
         Ok(Some(url)) => {
             let sent = reqwest::Client::builder()

@@ -39,7 +39,7 @@ pub async fn rows(
     };
     let rows = bounded(described.found, CONCURRENCY, |s| async move {
         let (_, td) = ecs::describe_task_definition(&clients.ecs, &s.task_definition).await?;
-        let family = ecs::family_of(&s.task_definition).to_string();
+        let family = crate::naming::family_of(&s.task_definition).to_string();
         let healthy = history::last_healthy(&clients.ecs, &family, &[]).await?;
         let tag = |k: &str| td.tags.iter().find(|t| t.key == k).map(|t| t.value.clone());
         let image = td

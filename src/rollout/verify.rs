@@ -1,25 +1,24 @@
-//! Before anything is mutated: is this the right account, and does everything the rendered
-//! task definitions point at exist? Every problem is collected, none stops the others.
+//! Before anything is mutated: does everything the rendered task definitions point at exist?
+//! Every problem is collected, none stops the others. (The account was checked before, by the
+//! account gate: `account` is the identity it established.)
 
 use std::collections::BTreeSet;
 
 use crate::aws::ecr::EcrRef;
-use crate::aws::{bounded, ecr, ecs, elbv2, iam, secrets, sts, AwsError, Clients, CONCURRENCY};
+use crate::aws::{bounded, ecr, ecs, elbv2, iam, secrets, AwsError, Clients, CONCURRENCY};
 use crate::env::model::Environment;
 use crate::render::Ecs;
 
+/// Something verify found missing or refused: nothing is changed while any exists.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub message: String,
-    /// The caller is in another account than the environment's (a gate refusal, exit 3).
-    pub wrong_account: bool,
 }
 
 impl Problem {
     fn new(message: impl Into<String>) -> Problem {
         Problem {
             message: message.into(),
-            wrong_account: false,
         }
     }
 }
@@ -55,22 +54,13 @@ pub async fn verify(
     env: &Environment,
     rendered: &Ecs,
     services: &[String],
+    account: &str,
 ) -> Result<(Checked, Vec<Problem>), AwsError> {
     let mut problems = Vec::new();
-    let mut checked = Checked::default();
-    let who = sts::caller(&clients.sts).await?;
-    checked.account = who.account.clone();
-    if who.account != env.account_id.v {
-        problems.push(Problem {
-            message: format!(
-                "the credentials are for account {} ({}), but environment \"{}\" is account {}: refusing to touch the wrong account",
-                who.account, who.arn, env.name, env.account_id.v
-            ),
-            wrong_account: true,
-        });
-        // Nothing else is worth checking in the wrong account.
-        return Ok((checked, problems));
-    }
+    let mut checked = Checked {
+        account: account.to_string(),
+        ..Default::default()
+    };
     match ecs::cluster_status(&clients.ecs, &env.cluster.v).await? {
         Some(s) if s == "ACTIVE" => {}
         Some(s) => problems.push(Problem::new(format!("cluster {} is {s}", env.cluster.v))),

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 pub use outputs::Outputs;
 
+use crate::settings::TerraformSettings;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TerraformError {
     /// No executable could be found.
@@ -33,6 +35,8 @@ pub enum TerraformError {
         command: String,
         code: i32,
         stderr: String,
+        /// What it printed before failing (an apply lists what it did apply).
+        stdout: String,
     },
     /// Its output could not be used.
     #[error(transparent)]
@@ -40,17 +44,16 @@ pub enum TerraformError {
 }
 
 /// Locates the executable: `SLIPWAY_TERRAFORM`, then `terraform`, then `tofu` on PATH.
-pub fn find_binary() -> Result<PathBuf, TerraformError> {
-    if let Some(p) = std::env::var_os("SLIPWAY_TERRAFORM").filter(|p| !p.is_empty()) {
+pub fn find_binary(settings: &TerraformSettings) -> Result<PathBuf, TerraformError> {
+    if let Some(p) = &settings.binary {
         // Absolute, because Terraform runs with the root as its working directory.
-        return std::fs::canonicalize(PathBuf::from(p))
+        return std::fs::canonicalize(p)
             .ok()
             .filter(|p| p.is_file())
             .ok_or(TerraformError::NotFound);
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
     for name in ["terraform", "tofu"] {
-        for dir in std::env::split_paths(&path) {
+        for dir in std::env::split_paths(&settings.path) {
             let candidate = dir.join(name);
             if candidate.is_file() {
                 return Ok(candidate);
@@ -68,6 +71,10 @@ pub struct Terraform {
     pub timeout: Duration,
     /// Echo Terraform's output to stderr line by line as it runs (progress for people).
     pub stream: bool,
+    /// Let Terraform colour its output (only when slipway's stderr is a terminal).
+    pub color: bool,
+    /// Point Terraform at an empty CLI configuration (the configured one does not exist).
+    pub empty_cli_config: bool,
 }
 
 pub struct Output {
@@ -77,13 +84,19 @@ pub struct Output {
 }
 
 impl Terraform {
-    pub fn new(dir: &Path, workspace: &str) -> Result<Terraform, TerraformError> {
+    pub fn new(
+        settings: &TerraformSettings,
+        dir: &Path,
+        workspace: &str,
+    ) -> Result<Terraform, TerraformError> {
         Ok(Terraform {
-            binary: find_binary()?,
+            binary: find_binary(settings)?,
             dir: dir.to_path_buf(),
             workspace: workspace.to_string(),
             timeout: Duration::from_secs(600),
             stream: false,
+            color: settings.color,
+            empty_cli_config: settings.cli_config_missing,
         })
     }
 
@@ -91,6 +104,13 @@ impl Terraform {
     /// not failures (plan's `-detailed-exitcode` makes 2 one of them).
     pub async fn run(&self, args: &[&str], ok_codes: &[i32]) -> Result<Output, TerraformError> {
         let mut cmd = tokio::process::Command::new(&self.binary);
+        // Colour codes belong on a terminal only; every subcommand slipway runs takes -no-color.
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .filter(|a| !self.color || *a != "-no-color")
+            .collect();
+        let args = args.as_slice();
         cmd.args(args).current_dir(&self.dir);
         if self.workspace.is_empty() {
             cmd.env_remove("TF_WORKSPACE");
@@ -105,10 +125,8 @@ impl Terraform {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         // A CLI config path that does not exist makes Terraform warn on every run.
-        if let Some(cfg) = std::env::var_os("TF_CLI_CONFIG_FILE") {
-            if !Path::new(&cfg).exists() {
-                cmd.env("TF_CLI_CONFIG_FILE", "/dev/null");
-            }
+        if self.empty_cli_config {
+            cmd.env("TF_CLI_CONFIG_FILE", "/dev/null");
         }
         let mut child = cmd.spawn().map_err(|source| TerraformError::Spawn {
             binary: self.binary.display().to_string(),
@@ -148,6 +166,7 @@ impl Terraform {
                 command,
                 code,
                 stderr: output.stderr.trim().to_string(),
+                stdout: output.stdout,
             });
         }
         Ok(output)
@@ -155,7 +174,7 @@ impl Terraform {
 
     /// `terraform output -json` for this workspace.
     pub async fn outputs(&self) -> Result<Outputs, TerraformError> {
-        let out = self.run(&["output", "-json"], &[]).await?;
+        let out = self.run(&["output", "-json", "-no-color"], &[]).await?;
         Ok(Outputs::parse(
             &out.stdout,
             &format!(
@@ -165,6 +184,42 @@ impl Terraform {
             ),
         )?)
     }
+}
+
+/// Which state a state is: Terraform calls a saved plan stale when the state's lineage or
+/// serial moved since the plan was made. Only these two fields are read; the state's values
+/// (sensitive ones among them) are parsed past and never kept.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct StateMeta {
+    pub lineage: String,
+    pub serial: u64,
+}
+
+impl StateMeta {
+    fn parse(json: &[u8]) -> Result<Option<StateMeta>, String> {
+        if json.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let m: StateMeta =
+            serde_json::from_slice(json).map_err(|e| format!("not a Terraform state: {e}"))?;
+        // A plan of a workspace that has no state yet records serial 0 and no lineage.
+        Ok((!m.lineage.is_empty()).then_some(m))
+    }
+}
+
+/// The state a saved plan (a zip archive; its `tfstate` entry) was made against.
+pub fn saved_plan_state(plan_file: &Path) -> Result<Option<StateMeta>, String> {
+    let file = std::fs::File::open(plan_file).map_err(|e| e.to_string())?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| format!("not a saved Terraform plan: {e}"))?;
+    let mut entry = match zip.by_name("tfstate") {
+        Ok(e) => e,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(format!("not a saved Terraform plan: {e}")),
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| e.to_string())?;
+    StateMeta::parse(&bytes)
 }
 
 /// Reads a child's stream to the end, echoing each line to stderr when `echo` is set.
@@ -257,6 +312,26 @@ impl Terraform {
         .await
     }
 
+    /// The workspace's current state (`terraform state pull`; never echoed, it holds values).
+    pub async fn state(&self) -> Result<Option<StateMeta>, TerraformError> {
+        let quiet = Terraform {
+            binary: self.binary.clone(),
+            dir: self.dir.clone(),
+            workspace: self.workspace.clone(),
+            timeout: self.timeout,
+            stream: false,
+            color: false,
+            empty_cli_config: self.empty_cli_config,
+        };
+        let out = quiet.run(&["state", "pull"], &[]).await?;
+        StateMeta::parse(out.stdout.as_bytes()).map_err(|message| TerraformError::Failed {
+            command: "state pull".into(),
+            code: 0,
+            stderr: message,
+            stdout: String::new(),
+        })
+    }
+
     /// `terraform show -json <planfile>`, parsed as it streams out of the process.
     pub fn show_plan(&self, plan_file: &Path) -> Result<plan::PlanSummary, ShowError> {
         let mut child = std::process::Command::new(&self.binary)
@@ -322,6 +397,7 @@ impl Terraform {
                 command: format!("show -json {}", plan_file.display()),
                 code,
                 stderr: stderr.trim().to_string(),
+                stdout: String::new(),
             }
             .into());
         }
@@ -337,6 +413,8 @@ impl Terraform {
             workspace: String::new(),
             timeout: self.timeout,
             stream: self.stream,
+            color: self.color,
+            empty_cli_config: self.empty_cli_config,
         };
         t.run(args, &[]).await
     }

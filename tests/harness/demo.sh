@@ -6,7 +6,8 @@
 #      (seed.py stands in for `terraform apply`: the AWS provider cannot be installed offline;
 #      it says so, and uses slipway's own tfvars), and push two images (CI's `docker push`)
 #   4. plan: the ECS diff against the empty cluster, a plan file, the PR comment (dry run)
-#   5. deploy with progress: verify, migrate, register, update, wait
+#   5. apply the reviewed plan behind its gates (fingerprint, nothing moved, approval, account,
+#      the lock in S3), then its rollout with progress: verify, migrate, register, update, wait
 #   6. break a deploy (the emulator fails the image as the circuit breaker would) and watch
 #      slipway roll back to the last healthy revision
 #   7. status: which version runs where
@@ -41,7 +42,7 @@ good=$(git rev-parse --short=7 HEAD 2>/dev/null || echo 1a2b3c4)
 bad=broken-$good
 step "create the staging infrastructure (seed.py stands in for terraform apply of terraform/) and push images $good and $bad"
 "$py" "$here/seed.py" --endpoint "$AWS_ENDPOINT_URL" --tfvars "$out/staging/tfvars.json" \
-  --out "$out/staging/terraform-outputs.json" --push "$good" --push "$bad"
+  --out "$out/staging/terraform-outputs.json" --push "$good" --push "$bad" --bucket scr-terraform-state
 outputs="$out/staging/terraform-outputs.json"
 
 step "plan: what a deploy of $good would change (ECS half; Terraform needs the AWS provider, offline it cannot run)"
@@ -50,8 +51,19 @@ step "plan: what a deploy of $good would change (ECS half; Terraform needs the A
 step "the PR comment for that plan (dry run: GitHub is out of reach here)"
 "$slipway" comment --plan "$out/plans/staging.json" --dry-run | head -40
 
-step "deploy $good: verify, migrate, register, update, wait (smoke checks need the real ALB: skipped)"
-"$slipway" deploy --env staging --image-tag "$good" --tf-outputs "$outputs" --no-smoke
+fingerprint=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["fingerprint"][:12])' "$out/plans/staging.json")
+step "apply the reviewed plan $fingerprint: gates, lock, then verify, migrate, register, update, wait (smoke checks need the real ALB: skipped)"
+"$slipway" apply --env staging --plan "$out/plans/staging.json" --fingerprint "$fingerprint" \
+  --tf-outputs "$outputs" --no-smoke
+
+step "apply it again: refused, the live state moved since that plan (exit 3)"
+set +e
+"$slipway" apply --env staging --plan "$out/plans/staging.json" --fingerprint "$fingerprint" \
+  --tf-outputs "$outputs" --no-smoke
+code=$?
+set -e
+echo "apply exited $code (3 = refused by a gate)"
+[ "$code" -eq 3 ]
 
 step "plan again: nothing left to change"
 "$slipway" diff --env staging --image-tag "$good" --tf-outputs "$outputs" --detailed-exitcode

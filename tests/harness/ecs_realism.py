@@ -25,6 +25,7 @@ The knobs live in `SETTINGS`; emulator.py exposes them over HTTP (`/_slipway/...
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 import sys
@@ -64,6 +65,9 @@ DEFAULT_DEPLOYMENT_CONFIGURATION = {
     "minimumHealthyPercent": 100,
 }
 MAX_SERVICE_EVENTS = 100  # ECS keeps the newest 100
+# ListTaskDefinitions answers at most maxResults (1-100, default 100) per page, and AWS may
+# answer fewer: the emulator's pages hold at most this many (lower it to exercise paging).
+DEFAULT_LIST_PAGE_SIZE = 100
 
 
 # --- settings (the control API's ECS knobs) ---------------------------------------------------
@@ -90,18 +94,30 @@ class Settings:
         with self._lock:
             self.rollout_seconds = DEFAULT_ROLLOUT_SECONDS
             self.task_seconds = DEFAULT_TASK_SECONDS
+            self.list_page_size = DEFAULT_LIST_PAGE_SIZE
             self.fail_images: list[str] = []
             self.task_exits: list[ExitRule] = []
 
     def config(self) -> dict[str, float]:
-        return {"rollout_seconds": self.rollout_seconds, "task_seconds": self.task_seconds}
+        return {
+            "rollout_seconds": self.rollout_seconds,
+            "task_seconds": self.task_seconds,
+            "list_page_size": self.list_page_size,
+        }
 
-    def set_config(self, rollout_seconds: float | None = None, task_seconds: float | None = None) -> None:
+    def set_config(
+        self,
+        rollout_seconds: float | None = None,
+        task_seconds: float | None = None,
+        list_page_size: int | None = None,
+    ) -> None:
         with self._lock:
             if rollout_seconds is not None:
                 self.rollout_seconds = float(rollout_seconds)
             if task_seconds is not None:
                 self.task_seconds = float(task_seconds)
+            if list_page_size is not None:
+                self.list_page_size = int(list_page_size)
 
     def add_fail_image(self, pattern: str) -> None:
         with self._lock:
@@ -929,6 +945,66 @@ def _create_service_keeping_settings(self: EC2ContainerServiceResponse):  # type
     return result
 
 
+def _list_task_definitions(self: EC2ContainerServiceResponse):  # type: ignore[no-untyped-def]
+    """ListTaskDefinitions as AWS answers it (moto ignores sort and paging and answers in
+    registration order): ASC by family then revision unless sort=DESC, at most maxResults
+    (default 100, and at most the emulator's page size) per page, with an opaque nextToken."""
+    from moto.core.responses import ActionResult
+
+    family = self._get_param("familyPrefix")
+    status = self._get_param("status", "ACTIVE")
+    order = (self._get_param("sort") or "ASC").upper()
+    if order not in ("ASC", "DESC"):
+        raise InvalidParameterException(f"Invalid sort order: {order}")
+    max_results = self._get_param("maxResults")
+    if max_results is not None and not 1 <= int(max_results) <= 100:
+        raise InvalidParameterException("maxResults must be between 1 and 100.")
+    page = min(int(max_results or 100), SETTINGS.list_page_size)
+    tds = [
+        td
+        for by_rev in self.ecs_backend.task_definitions.values()
+        for td in by_rev.values()
+        if (family is None or td.family == family) and td.status == status
+    ]
+    tds.sort(key=lambda td: (td.family, td.revision), reverse=order == "DESC")
+    token = self._get_param("nextToken")
+    start = 0
+    if token:
+        try:
+            start = int(base64.b64decode(token).decode().split(":", 1)[1])
+        except Exception:
+            raise InvalidParameterException("Invalid nextToken")
+    arns = [td.arn for td in tds[start : start + page]]
+    out: dict[str, Any] = {"taskDefinitionArns": arns}
+    if start + page < len(tds):
+        out["nextToken"] = base64.b64encode(f"offset:{start + page}".encode()).decode()
+    return ActionResult(out)
+
+
+def _create_service_idempotent(self: EC2ContainerServiceResponse):  # type: ignore[no-untyped-def]
+    """CreateService as ECS treats a name that is taken: the same clientToken (a retry whose
+    answer was lost) gets the existing service back; anything else is refused ("Creation of
+    service was not idempotent."), where moto would replace the service."""
+    from moto.core.responses import ActionResult
+
+    cluster_str = self._get_param("cluster", "default")
+    name = self._get_param("serviceName")
+    token = self._get_param("clientToken")
+    with _LOCK:
+        try:
+            existing = self.ecs_backend._get_service(cluster_str, name)
+        except Exception:
+            existing = None
+        if existing is not None and existing.status == "ACTIVE":
+            if token and getattr(existing, "slipway_client_token", None) == token:
+                self.ecs_backend._refresh_service(existing, time.time())
+                return ActionResult({"service": existing})
+            raise InvalidParameterException("Creation of service was not idempotent.")
+        result = _create_service_keeping_settings(self)
+        result.result["service"].slipway_client_token = token
+        return result
+
+
 def install() -> None:
     """Make moto build RealisticECSBackend for every account and region, and keep the
     CreateService settings. Idempotent; must run before the first ECS request."""
@@ -937,7 +1013,8 @@ def install() -> None:
     if len(ecs_models.ecs_backends):
         raise RuntimeError("ecs_realism.install() must run before moto creates ECS backends")
     ecs_models.ecs_backends.backend = RealisticECSBackend
-    EC2ContainerServiceResponse.create_service = _create_service_keeping_settings  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.create_service = _create_service_idempotent  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.list_task_definitions = _list_task_definitions  # type: ignore[method-assign]
     # moto's ECS reads eni.private_dns_name, which an ENI only has when its VPC has DNS
     # hostnames enabled (AttributeError -> 500 otherwise); ECS leaves the value empty.
     NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]

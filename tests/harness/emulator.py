@@ -12,7 +12,7 @@ faults, and serves a JSON control API under /_slipway/ (never forwarded to moto)
 
   GET    /_slipway/calls            {"ECS.DescribeServices": 3, ...}
   POST   /_slipway/calls/reset
-  GET    /_slipway/config           {"rollout_seconds": 1.0, "task_seconds": 0.5}
+  GET    /_slipway/config           {"rollout_seconds": 1.0, "task_seconds": 0.5, "list_page_size": 100}
   POST   /_slipway/config           any of those fields
   GET    /_slipway/fail-images      {"patterns": [...]}
   POST   /_slipway/fail-images      {"pattern": "substring"}   (repeatable)
@@ -20,11 +20,12 @@ faults, and serves a JSON control API under /_slipway/ (never forwarded to moto)
   GET    /_slipway/task-exit        {"rules": [...]}
   POST   /_slipway/task-exit        {"match": "...", "exit_code": 0, "reason": "..."}
   DELETE /_slipway/task-exit
-  GET    /_slipway/faults           {"faults": [...]}   (pending ones)
+  GET    /_slipway/faults           {"faults": [...pending], "injected": {"ECS.UpdateService": {"ThrottlingException": 1}}}
   POST   /_slipway/faults           {"operation": "ECS.DescribeServices", "count": 1,
                                      "status": 400, "code": "ThrottlingException",
-                                     "message": "...", "delay_seconds": 0}
-  DELETE /_slipway/faults
+                                     "message": "...", "delay_seconds": 0,
+                                     "reset_after": false, "probability": 1.0, "seed": null}
+  DELETE /_slipway/faults           (and the injected counts)
   POST   /_slipway/reset            moto's /moto-api/reset and all of the above to defaults
 
 docs/testing.md ("What the emulator simulates") describes each in full.
@@ -38,7 +39,10 @@ import http
 import io
 import json
 import os
+import random
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -110,10 +114,48 @@ def identify(environ: dict[str, Any]) -> AwsCall | None:
         signing_name = signing_name or UNSIGNED_ACTIONS.get(action, "unknown")
         protocol = "ec2" if signing_name == "ec2" else "query"
         return AwsCall(f"{_service(signing_name, version)}.{action}", protocol, signing_name, version)
+    if signing_name == "s3":
+        return AwsCall(f"S3.{_s3_operation(environ)}", "s3", signing_name, None)
     if signing_name:
-        # REST protocols carry the operation in method + path: count by method.
+        # Other REST protocols carry the operation in method + path: count by method.
         return AwsCall(f"{_service(signing_name, None)}.{environ.get('REQUEST_METHOD', 'GET')}", "rest", signing_name, None)
     return None
+
+
+# S3 sub-resources that turn a bucket request into a bucket-configuration operation.
+_S3_BUCKET_SUBRESOURCES = {
+    "versioning": "BucketVersioning", "policy": "BucketPolicy", "tagging": "BucketTagging",
+    "encryption": "BucketEncryption", "lifecycle": "BucketLifecycleConfiguration",
+    "publicAccessBlock": "PublicAccessBlock", "acl": "BucketAcl", "cors": "BucketCors",
+    "location": "BucketLocation", "ownershipControls": "BucketOwnershipControls",
+}
+
+
+def _s3_operation(environ: dict[str, Any]) -> str:
+    """The S3 operation of a path-style request: its name as the S3 API reference gives it."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    parts = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)
+    bucket, key = parts[0], (parts[1] if len(parts) > 1 else "")
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if not bucket:
+        return "ListBuckets"
+    if not key:
+        for sub, name in _S3_BUCKET_SUBRESOURCES.items():
+            if sub in query:
+                return {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method, method) + name
+        if method == "POST" and "delete" in query:
+            return "DeleteObjects"
+        return {
+            "GET": "ListObjectsV2" if query.get("list-type") == ["2"] else "ListObjects",
+            "HEAD": "HeadBucket",
+            "PUT": "CreateBucket",
+            "DELETE": "DeleteBucket",
+        }.get(method, method)
+    if method == "PUT" and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+        return "CopyObject"
+    if method == "POST" and "uploads" in query:
+        return "CreateMultipartUpload"
+    return {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(method, method)
 
 
 def _service(signing_name: str, version: str | None) -> str:
@@ -150,6 +192,24 @@ class Fault:
     code: str | None = None
     message: str | None = None
     delay_seconds: float = 0.0  # wait this long before answering
+    # Forward to moto (the call is applied), then reset the connection instead of answering:
+    # the caller never learns that it succeeded.
+    reset_after: bool = False
+    # Each matching request is affected with this probability (count is used up only by those
+    # affected); `seed` makes the draw repeatable.
+    probability: float = 1.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def kind(self) -> str:
+        if self.reset_after:
+            return "reset_after"
+        return self.code or ("delay" if self.delay_seconds > 0 else "fault")
+
+    def public(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
 
 
 class Control:
@@ -161,11 +221,14 @@ class Control:
         self.lock = threading.Lock()
         self.calls: dict[str, int] = {}
         self.faults: list[Fault] = []
+        # What was injected: operation -> kind (error code, reset_after, delay) -> count.
+        self.injected: dict[str, dict[str, int]] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.calls = {}
             self.faults = []
+            self.injected = {}
         self.settings.reset()
 
     def count(self, operation: str) -> None:
@@ -173,14 +236,20 @@ class Control:
             self.calls[operation] = self.calls.get(operation, 0) + 1
 
     def take_fault(self, operation: str) -> Fault | None:
-        """The first pending fault for this operation, used up once per request."""
+        """The first pending fault that affects this request (matching, and drawn when it has
+        a probability), used up once; recorded in `injected`."""
         with self.lock:
             for fault in self.faults:
-                if fnmatch.fnmatchcase(operation, fault.operation):
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self.faults.remove(fault)
-                    return fault
+                if not fnmatch.fnmatchcase(operation, fault.operation):
+                    continue
+                if fault.probability < 1.0 and fault._rng.random() >= fault.probability:
+                    continue
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.faults.remove(fault)
+                by_kind = self.injected.setdefault(operation, {})
+                by_kind[fault.kind()] = by_kind.get(fault.kind(), 0) + 1
+                return fault
         return None
 
 
@@ -188,6 +257,13 @@ def error_response(call: AwsCall, status: int, code: str, message: str) -> tuple
     """An AWS error in the wire format of the call's protocol."""
     request_id = str(uuid.uuid4())
     status_line = f"{status} {_reason_phrase(status)}"
+    if call.protocol == "s3":
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>"
+        )
+        return status_line, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], xml.encode()
     if call.protocol in ("json", "rest"):
         body = json.dumps({"__type": code, "message": message}).encode()
         content_type = "application/x-amz-json-1.1" if call.protocol == "json" else "application/json"
@@ -263,6 +339,8 @@ class SlipwayMiddleware:
             if fault is not None:
                 if fault.delay_seconds > 0:
                     time.sleep(fault.delay_seconds)
+                if fault.reset_after:
+                    return self._applied_then_reset(environ, start_response)
                 if fault.status is not None:
                     status, headers, body = error_response(
                         call, fault.status, fault.code or "InternalFailure", fault.message or "injected by the emulator"
@@ -270,6 +348,30 @@ class SlipwayMiddleware:
                     start_response(status, headers + [("Content-Length", str(len(body)))])
                     return [body]
         return self.app(environ, start_response)
+
+    def _applied_then_reset(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Let moto apply the call, read its whole answer, then drop the connection with a
+        reset (SO_LINGER 0) so that no byte of the answer reaches the caller."""
+        chunks: list[bytes] = []
+        result = self.app(environ, lambda status, headers, exc_info=None: chunks.append)
+        try:
+            for chunk in result:
+                chunks.append(chunk)
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            # Linger 0: the close werkzeug makes later sends a reset. shutdown() ends the
+            # connection now (close() alone would wait for werkzeug's own file objects).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        # werkzeug treats a dropped connection quietly.
+        raise ConnectionResetError("the emulator reset the connection after applying the call")
 
     # -- /_slipway/ --
 
@@ -312,11 +414,13 @@ class SlipwayMiddleware:
         return self.realism.SETTINGS.config()
 
     def _set_config(self, body: Any) -> dict[str, float]:
-        b = _fields(body, {"rollout_seconds": NUMBER, "task_seconds": NUMBER})
+        b = _fields(body, {"rollout_seconds": NUMBER, "task_seconds": NUMBER, "list_page_size": (int,)})
         for name, value in b.items():
             if value is not None and value < 0:
                 raise BadRequest(f"field {name!r} must be >= 0")
-        self.realism.SETTINGS.set_config(b.get("rollout_seconds"), b.get("task_seconds"))
+        if b.get("list_page_size") is not None and not 1 <= b["list_page_size"] <= 100:
+            raise BadRequest("field 'list_page_size' must be 1 to 100")
+        self.realism.SETTINGS.set_config(b.get("rollout_seconds"), b.get("task_seconds"), b.get("list_page_size"))
         return self.realism.SETTINGS.config()
 
     def _get_fail_images(self, _: Any) -> dict[str, list[str]]:
@@ -350,9 +454,12 @@ class SlipwayMiddleware:
         self.realism.SETTINGS.clear_task_exits()
         return self._get_task_exits(None)
 
-    def _get_faults(self, _: Any) -> dict[str, list[dict[str, Any]]]:
+    def _get_faults(self, _: Any) -> dict[str, Any]:
         with self.control.lock:
-            return {"faults": [asdict(f) for f in self.control.faults]}
+            return {
+                "faults": [f.public() for f in self.control.faults],
+                "injected": {op: dict(kinds) for op, kinds in sorted(self.control.injected.items())},
+            }
 
     def _add_fault(self, body: Any) -> dict[str, list[dict[str, Any]]]:
         b = _fields(
@@ -364,13 +471,19 @@ class SlipwayMiddleware:
                 "code": (str,),
                 "message": (str,),
                 "delay_seconds": NUMBER,
+                "reset_after": (bool,),
+                "probability": NUMBER,
+                "seed": (int,),
             },
             required=["operation"],
         )
         status, code = b.get("status"), b.get("code")
         delay = float(b.get("delay_seconds") or 0)
-        if status is None and code is None and delay <= 0:
-            raise BadRequest("give status and/or code (an error), or delay_seconds (a slow answer), or both")
+        reset_after = bool(b.get("reset_after"))
+        if reset_after and (status is not None or code is not None):
+            raise BadRequest("reset_after applies the call and drops its answer: it takes no status or code")
+        if status is None and code is None and delay <= 0 and not reset_after:
+            raise BadRequest("give status and/or code (an error), delay_seconds (a slow answer), or reset_after (an answer lost)")
         if code is not None and status is None:
             status = DEFAULT_STATUSES.get(code, 400)
         if status is not None:
@@ -383,15 +496,19 @@ class SlipwayMiddleware:
         if delay < 0:
             raise BadRequest("field 'delay_seconds' must be >= 0")
         message = b.get("message") or (f"{code} injected by the emulator" if code else None)
-        fault = Fault(b["operation"], count, status, code, message, delay)
+        probability = float(b["probability"]) if b.get("probability") is not None else 1.0
+        if not 0 < probability <= 1:
+            raise BadRequest("field 'probability' must be in (0, 1]")
+        fault = Fault(b["operation"], count, status, code, message, delay, reset_after, probability, b.get("seed"))
         with self.control.lock:
             self.control.faults.append(fault)
         return self._get_faults(None)
 
-    def _clear_faults(self, _: Any) -> dict[str, list[dict[str, Any]]]:
+    def _clear_faults(self, _: Any) -> dict[str, Any]:
         with self.control.lock:
             self.control.faults = []
-        return {"faults": []}
+            self.control.injected = {}
+        return {"faults": [], "injected": {}}
 
     def _reset(self, _: Any) -> dict[str, bool]:
         # moto's own reset, through moto's app, exactly as POST /moto-api/reset does it.

@@ -1,4 +1,4 @@
-"""A local fake of GitHub's REST API (version 2022-11-28), issue-comment endpoints only.
+"""A local fake of GitHub's REST API (version 2022-11-28): the endpoints slipway calls.
 
 Usage: github.py --port N [--state FILE] [--token T] [--login L] [--link-style repositories|repos]
 
@@ -11,10 +11,20 @@ Link headers):
   GET   /repos/{owner}/{repo}/issues/{number}/comments?per_page=P&page=K[&since=ISO]
   POST  /repos/{owner}/{repo}/issues/{number}/comments          {"body": "..."}  -> 201
   PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}      {"body": "..."}  -> 200
+  GET   /repos/{owner}/{repo}/pulls/{number}                     the pull request (author, head)
+  GET   /repos/{owner}/{repo}/pulls/{number}/reviews?per_page=P&page=K
+  GET   /orgs/{org}/teams/{team_slug}/memberships/{username}      200 {state, role} or 404
+  POST  /graphql  (and /api/graphql)  {"query": "query { viewer { login } }"}: the token's login
 
 Control API (not GitHub's; no auth, not recorded in the request log):
   POST   /_fake/seed      {"repo": "o/n", "issue": 7, "comments": [{"body", "login"?, "type"?}],
                            "pull": bool?, "repo_id": int?}
+  POST   /_fake/pull      {"repo": "o/n", "number": 7, "author": "ana", "head_sha": "...",
+                           "state"?: "open"}  (creates the issue as a pull request if needed)
+  POST   /_fake/reviews   {"repo": "o/n", "number": 7, "reviews": [{"login", "state", "commit_id",
+                           "submitted_at"?}]}  appended, in order
+  POST   /_fake/team      {"org": "acme", "slug": "deployers", "members": {"ana": "active",
+                           "bo": "pending"}}  replaces the team's memberships
   POST   /_fake/fail      {"method": "GET"|"POST"|"PATCH"|"*", "status": N, "count": 1,
                            "message"?, "path"? (regex), "rate_limit"?, "secondary"?,
                            "retry_after"?, "reset_in"?, "delay_ms"?}
@@ -90,10 +100,15 @@ class State:
             self.repos = saved["repos"]
             self.next_comment_id = saved["next_comment_id"]
             self.next_repo_id = saved["next_repo_id"]
+            self.teams = saved.get("teams", {})
 
     def clear(self):
-        # repos: lower-cased "owner/name" -> {"full_name", "id", "issues": {"7": {"pull", "comments": [...]}}}
+        # repos: lower-cased "owner/name" -> {"full_name", "id", "issues": {"7": {"pull", "comments": [...]}},
+        #         "pulls": {"7": {"author", "head_sha", "state", "reviews": [...]}}}
         self.repos = {}
+        # teams: "org/slug" (lower-cased) -> {login (lower-cased): "active" | "pending"}
+        self.teams = {}
+        self.next_review_id = 5000
         self.next_comment_id = FIRST_COMMENT_ID
         self.next_repo_id = FIRST_REPO_ID
 
@@ -103,7 +118,8 @@ class State:
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(
-                {"repos": self.repos, "next_comment_id": self.next_comment_id, "next_repo_id": self.next_repo_id},
+                {"repos": self.repos, "next_comment_id": self.next_comment_id, "next_repo_id": self.next_repo_id,
+                 "teams": self.teams},
                 f,
             )
         os.replace(tmp, self.path)
@@ -188,7 +204,15 @@ ROUTES = [
     ("comments", re.compile(r"^/repositories/(\d+)/issues/([^/]+)/comments/?$")),
     ("comment", re.compile(r"^/repos/([^/]+)/([^/]+)/issues/comments/([^/]+)/?$")),
     ("comment", re.compile(r"^/repositories/(\d+)/issues/comments/([^/]+)/?$")),
+    ("pull", re.compile(r"^/repos/([^/]+)/([^/]+)/pulls/([^/]+)/?$")),
+    ("reviews", re.compile(r"^/repos/([^/]+)/([^/]+)/pulls/([^/]+)/reviews/?$")),
+    ("reviews", re.compile(r"^/repositories/(\d+)/pulls/([^/]+)/reviews/?$")),
 ]
+MEMBERSHIP = re.compile(r"^/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)/?$")
+GRAPHQL_PATHS = ("/graphql", "/api/graphql")
+DOC_PULL = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
+DOC_REVIEWS = "https://docs.github.com/rest/pulls/reviews#list-reviews-for-a-pull-request"
+DOC_MEMBERSHIP = "https://docs.github.com/rest/teams/members#get-team-membership-for-a-user"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -343,6 +367,19 @@ class Handler(BaseHTTPRequestHandler):
             rl = self.rate_headers()
             rl["X-GitHub-Api-Version-Selected"] = API_VERSION
             rl["X-GitHub-Media-Type"] = "github.v3; format=json"
+            if path in GRAPHQL_PATHS and self.command == "POST":
+                return self.graphql(raw, rl)
+            m = MEMBERSHIP.match(path)
+            if m and self.command == "GET":
+                org, slug, login = (urllib.parse.unquote(g) for g in m.groups())
+                state = st.teams.get(f"{org}/{slug}".lower(), {}).get(login.lower())
+                if state is None:
+                    return self.send(404, error(404, "Not Found", DOC_MEMBERSHIP), rl)
+                return self.send(200, {
+                    "url": f"{self.base_url()}/organizations/1/team/1/memberships/{login}",
+                    "role": "member",
+                    "state": state,
+                }, rl)
             for kind, rx in ROUTES:
                 m = rx.match(path)
                 if not m:
@@ -360,6 +397,10 @@ class Handler(BaseHTTPRequestHandler):
                     return self.create_comment(repo, arg, raw, rl)
                 if kind == "comment" and self.command == "PATCH":
                     return self.update_comment(repo, arg, raw, rl)
+                if kind == "pull" and self.command == "GET":
+                    return self.get_pull(repo, arg, rl)
+                if kind == "reviews" and self.command == "GET":
+                    return self.list_reviews(repo, arg, query_string, rl)
                 break
             return self.send(404, error(404, "Not Found"), rl)
 
@@ -497,6 +538,60 @@ class Handler(BaseHTTPRequestHandler):
         self.state.save()
         return self.send(200, render(repo, issue["pull"], c, self.base_url()), rl)
 
+    def graphql(self, raw, rl):
+        """Only the viewer query: who the token is (an App token's bot login included)."""
+        try:
+            query = json.loads(raw.decode("utf-8"))["query"]
+        except (ValueError, KeyError, TypeError):
+            return self.send(400, {"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/graphql"}, rl)
+        if "viewer" not in query:
+            return self.send(200, {"errors": [{"message": "this fake answers the viewer query only"}]}, rl)
+        return self.send(200, {"data": {"viewer": {"login": self.server.login}}}, rl)
+
+    def get_pull(self, repo, number, rl):
+        pull = repo and re.fullmatch(r"\d+", number) and repo.get("pulls", {}).get(str(int(number)))
+        if not pull:
+            return self.send(404, error(404, "Not Found", DOC_PULL), rl)
+        full = repo["full_name"]
+        return self.send(200, {
+            "url": f"{self.base_url()}/repos/{full}/pulls/{int(number)}",
+            "number": int(number),
+            "state": pull["state"],
+            "user": {"login": pull["author"], "type": "User"},
+            "head": {"sha": pull["head_sha"], "ref": pull.get("head_ref", "feature")},
+            "base": {"ref": "main"},
+            "html_url": f"https://github.com/{full}/pull/{int(number)}",
+        }, rl)
+
+    def list_reviews(self, repo, number, query_string, rl):
+        pull = repo and re.fullmatch(r"\d+", number) and repo.get("pulls", {}).get(str(int(number)))
+        if not pull:
+            return self.send(404, error(404, "Not Found", DOC_REVIEWS), rl)
+        q = urllib.parse.parse_qsl(query_string, keep_blank_values=True)
+        qd = dict(q)
+        per_page = min(int(qd.get("per_page", 30) or 30), 100)
+        page = max(int(qd.get("page", 1) or 1), 1)
+        reviews = pull.get("reviews", [])
+        last = max(1, -(-len(reviews) // per_page))
+        chunk = reviews[(page - 1) * per_page: page * per_page]
+        body = [{
+            "id": r["id"],
+            "user": {"login": r["login"], "type": "User"},
+            "body": r.get("body", ""),
+            "state": r["state"],
+            "commit_id": r["commit_id"],
+            "submitted_at": r.get("submitted_at"),
+            "author_association": "MEMBER",
+        } for r in chunk]
+        headers = dict(rl)
+        if page < last:
+            params = [(k, v) for k, v in q if k != "page"] + [("page", str(page + 1))]
+            headers["Link"] = (
+                f'<{self.base_url()}/repositories/{repo["id"]}/pulls/{int(number)}/reviews?'
+                f'{urllib.parse.urlencode(params)}>; rel="next"'
+            )
+        return self.send(200, body, headers)
+
     # --- control API ----------------------------------------------------------------------
 
     def control(self, path, query_string, raw):
@@ -525,6 +620,43 @@ class Handler(BaseHTTPRequestHandler):
                 "repo": repo["full_name"], "repo_id": repo["id"], "issue": number,
                 "total": len(issue["comments"]), "comments": added,
             })
+        if route == ("POST", "/_fake/pull"):
+            repo = st.repo(payload["repo"], create=True)
+            number = int(payload["number"])
+            issue = repo["issues"].setdefault(str(number), {"pull": True, "comments": []})
+            issue["pull"] = True
+            pulls = repo.setdefault("pulls", {})
+            pull = pulls.setdefault(str(number), {"reviews": []})
+            pull.update({
+                "author": payload["author"],
+                "head_sha": payload["head_sha"],
+                "state": payload.get("state", "open"),
+            })
+            st.save()
+            return self.send(200, {"repo": repo["full_name"], "number": number, "pull": pull})
+        if route == ("POST", "/_fake/reviews"):
+            repo = st.repo(payload["repo"])
+            pull = repo and repo.get("pulls", {}).get(str(int(payload["number"])))
+            if not pull:
+                return self.send(404, {"message": "seed the pull request first (/_fake/pull)"})
+            for r in payload.get("reviews", []):
+                pull["reviews"].append({
+                    "id": st.next_review_id,
+                    "login": r["login"],
+                    "state": r["state"],
+                    "commit_id": r["commit_id"],
+                    "submitted_at": r.get("submitted_at") or now_iso(),
+                })
+                st.next_review_id += 1
+            st.save()
+            return self.send(200, {"reviews": pull["reviews"]})
+        if route == ("POST", "/_fake/team"):
+            members = {k.lower(): v for k, v in payload.get("members", {}).items()}
+            if any(v not in ("active", "pending") for v in members.values()):
+                raise ValueError("membership state must be active or pending")
+            st.teams[f"{payload['org']}/{payload['slug']}".lower()] = members
+            st.save()
+            return self.send(200, {"team": f"{payload['org']}/{payload['slug']}", "members": members})
         if route == ("POST", "/_fake/fail"):
             method = str(payload.get("method", "*")).upper()
             status = int(payload.get("status", 403 if payload.get("rate_limit") else 500))

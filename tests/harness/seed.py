@@ -1,7 +1,7 @@
 """Creates in the emulator what the Terraform root would create for one environment, and prints
 the resulting `terraform output -json` document.
 
-Usage: seed.py --endpoint URL --tfvars FILE [--out FILE] [--push TAG]...
+Usage: seed.py --endpoint URL --tfvars FILE [--out FILE] [--push TAG]... [--bucket NAME]...
 
 The tfvars are slipway's own (`slipway render --only tfvars`), so this exercises the same
 contract the real Terraform root consumes. It exists because the AWS provider cannot be
@@ -12,6 +12,8 @@ policies, execution and task roles, log groups, an ALB with one target group per
 and the OIDC roles. Secrets the services reference are created too (teams create those by hand,
 outside Terraform), and `--push TAG` pushes a small synthetic image with that tag to every
 repository (what CI's `docker push` does), so that deploys have something to verify.
+`--bucket NAME` creates an S3 bucket that exists before Terraform runs in real accounts (the
+Terraform state bucket, where slipway keeps its locks: `deploy.lock_bucket`).
 """
 
 import argparse
@@ -58,6 +60,7 @@ def main() -> int:
     ap.add_argument("--tfvars", required=True)
     ap.add_argument("--out")
     ap.add_argument("--push", action="append", default=[], help="image tag to push to every repository")
+    ap.add_argument("--bucket", action="append", default=[], help="S3 bucket to create (the state/lock bucket)")
     args = ap.parse_args()
     with open(args.tfvars) as f:
         tv = json.load(f)
@@ -145,6 +148,14 @@ def main() -> int:
     for tag in args.push:
         for name in sorted(repo_urls):
             push(ecr, name, tag)
+
+    s3 = client("s3", args.endpoint, region)
+    for bucket in args.bucket:
+        config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        try:
+            s3.create_bucket(Bucket=bucket, **config)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass  # two environments of one account share their state bucket
 
     for label, role in sorted(tv["oidc_roles"].items()):
         iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=role["trust_policy"])

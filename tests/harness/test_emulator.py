@@ -219,8 +219,10 @@ class Infra:
 
 
 def check_control_api(env: Env, infra: Infra) -> None:
-    eq(env.ok("GET", "/_slipway/config"), {"rollout_seconds": 1.0, "task_seconds": 0.5}, "default config")
-    eq(env.ok("POST", "/_slipway/config", {"task_seconds": 2}), {"rollout_seconds": 1.0, "task_seconds": 2.0}, "partial config update")
+    defaults = {"rollout_seconds": 1.0, "task_seconds": 0.5, "list_page_size": 100}
+    eq(env.ok("GET", "/_slipway/config"), defaults, "default config")
+    eq(env.ok("POST", "/_slipway/config", {"task_seconds": 2}), {**defaults, "task_seconds": 2.0}, "partial config update")
+    eq(env.control("POST", "/_slipway/config", {"list_page_size": 0})[0], 400, "page size below 1")
     eq(env.control("POST", "/_slipway/config", {"rollout_secs": 1})[0], 400, "unknown config field")
     eq(env.control("POST", "/_slipway/config", {"rollout_seconds": "fast"})[0], 400, "config field of the wrong type")
     eq(env.control("POST", "/_slipway/config", {"rollout_seconds": -1})[0], 400, "negative duration")
@@ -231,6 +233,8 @@ def check_control_api(env: Env, infra: Infra) -> None:
     eq(env.control("POST", "/_slipway/task-exit", {"exit_code": 1})[0], 400, "task-exit without match")
     eq(env.control("POST", "/_slipway/faults", {"operation": "ECS.ListClusters"})[0], 400, "fault with neither error nor delay")
     eq(env.control("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 200})[0], 400, "fault with a success status")
+    eq(env.control("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "reset_after": True, "status": 500})[0], 400, "a lost answer has no status")
+    eq(env.control("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 500, "probability": 0})[0], 400, "probability 0")
     env.ok("POST", "/_slipway/config", {"rollout_seconds": ROLLOUT, "task_seconds": TASK})
 
 
@@ -632,7 +636,7 @@ def check_faults(env: Env, infra: Infra) -> None:
         code, status, headers = error_code(lambda: once("ecs").describe_services(cluster=infra.cluster, services=["web"]))
         eq((code, status, headers.get("x-amzn-errortype")), ("ThrottlingException", 400, "ThrottlingException"), f"throttled call {i + 1}")
     eq(once("ecs").describe_services(cluster=infra.cluster, services=["web"])["services"][0]["serviceName"], "web", "third call answers")
-    eq(env.ok("GET", "/_slipway/faults"), {"faults": []}, "faults used up")
+    eq(env.ok("GET", "/_slipway/faults"), {"faults": [], "injected": {"ECS.DescribeServices": {"ThrottlingException": 2}}}, "faults used up, and what was injected")
     eq(env.ok("GET", "/_slipway/calls").get("ECS.DescribeServices"), 3, "faulted calls are counted")
 
     # The SDK's own retries get through a fault shorter than its attempts.
@@ -683,8 +687,81 @@ def check_faults(env: Env, infra: Infra) -> None:
     env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 500, "count": 5})
     eq(len(env.ok("GET", "/_slipway/faults")["faults"]), 1, "pending fault listed")
     eq(env.ok("GET", "/_slipway/faults")["faults"][0]["count"], 5, "pending fault count")
-    eq(env.ok("DELETE", "/_slipway/faults"), {"faults": []}, "faults cleared")
+    eq(env.ok("DELETE", "/_slipway/faults"), {"faults": [], "injected": {}}, "faults cleared")
     once("ecs").list_clusters()
+
+    # An answer lost after the call was applied: the caller sees a reset connection, the
+    # emulator has the change.
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.TagResource", "reset_after": True})
+    arn = infra.task_definition("lost-answer", "repo/lost:v1")
+    try:
+        once("ecs").tag_resource(resourceArn=arn, tags=[{"key": "k", "value": "v"}])
+        raise AssertionError("expected a connection error")
+    except ClientError:
+        raise
+    except Exception as e:  # botocore's ConnectionClosedError / EndpointConnectionError
+        check("Connection" in type(e).__name__ or "connection" in str(e).lower(), f"a connection error, got {e!r}")
+    tags = env.ecs.list_tags_for_resource(resourceArn=arn)["tags"]
+    check({"key": "k", "value": "v"} in tags, f"the call was applied: {tags}")
+    eq(env.ok("GET", "/_slipway/faults")["injected"], {"ECS.TagResource": {"reset_after": 1}}, "a lost answer is counted")
+
+    # Faults with a probability hit about that share of calls, repeatably with a seed.
+    env.ok("DELETE", "/_slipway/faults")
+    env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 503, "count": 1000, "probability": 0.25, "seed": 7})
+    hits = 0
+    for _ in range(200):
+        try:
+            once("ecs").list_clusters()
+        except ClientError:
+            hits += 1
+    eq(env.ok("GET", "/_slipway/faults")["injected"], {"ECS.ListClusters": {"ServiceUnavailable": hits}}, "injected counts match what the client saw")
+    check(25 <= hits <= 75, f"about a quarter of 200 calls faulted: {hits}")
+    env.ok("DELETE", "/_slipway/faults")
+
+
+def check_list_task_definitions(env: Env, infra: Infra) -> None:
+    """ListTaskDefinitions as AWS documents it: ASC by family then revision by default, DESC on
+    request, pages of at most maxResults with nextToken (moto alone ignores sort and paging)."""
+    for i in range(5):
+        infra.task_definition("listed", f"repo/listed:v{i}")
+    infra.task_definition("listed-other", "repo/other:v1")
+    arns = env.ecs.list_task_definitions(familyPrefix="listed")["taskDefinitionArns"]
+    eq([a.rsplit(":", 1)[1] for a in arns], ["1", "2", "3", "4", "5"], "ascending by default")
+    arns = env.ecs.list_task_definitions(familyPrefix="listed", sort="DESC")["taskDefinitionArns"]
+    eq([a.rsplit(":", 1)[1] for a in arns], ["5", "4", "3", "2", "1"], "descending: the newest first")
+    eq(all(a.split("/")[-1].startswith("listed:") for a in arns), True, "only the family's own revisions")
+    page = env.ecs.list_task_definitions(familyPrefix="listed", sort="DESC", maxResults=2)
+    eq([a.rsplit(":", 1)[1] for a in page["taskDefinitionArns"]], ["5", "4"], "first page")
+    page = env.ecs.list_task_definitions(familyPrefix="listed", sort="DESC", maxResults=2, nextToken=page["nextToken"])
+    eq([a.rsplit(":", 1)[1] for a in page["taskDefinitionArns"]], ["3", "2"], "second page")
+    page = env.ecs.list_task_definitions(familyPrefix="listed", sort="DESC", maxResults=2, nextToken=page["nextToken"])
+    eq(([a.rsplit(":", 1)[1] for a in page["taskDefinitionArns"]], "nextToken" in page), (["1"], False), "last page")
+    env.ok("POST", "/_slipway/config", {"list_page_size": 3})
+    page = env.ecs.list_task_definitions(familyPrefix="listed", maxResults=100)
+    eq((len(page["taskDefinitionArns"]), "nextToken" in page), (3, True), "the emulator's page size caps a page")
+    env.ok("POST", "/_slipway/config", {"list_page_size": 100})
+    eq(error_code(lambda: env.ecs.list_task_definitions(maxResults=101))[0], "InvalidParameterException", "maxResults above 100")
+
+
+def check_create_service_idempotence(env: Env, infra: Infra) -> None:
+    """CreateService of a name already ACTIVE: the same clientToken gets the service back (a
+    retry whose answer was lost), any other call is refused, as in ECS."""
+    td = infra.task_definition("idem", "repo/idem:v1")
+    first = env.ecs.create_service(
+        cluster=infra.cluster, serviceName="idem", taskDefinition=td, desiredCount=1,
+        launchType="FARGATE", networkConfiguration=infra.network, clientToken="token-1",
+    )["service"]
+    again = env.ecs.create_service(
+        cluster=infra.cluster, serviceName="idem", taskDefinition=td, desiredCount=1,
+        launchType="FARGATE", networkConfiguration=infra.network, clientToken="token-1",
+    )["service"]
+    eq(again["serviceArn"], first["serviceArn"], "the same token answers the same service")
+    eq(len(again["deployments"]), 1, "no second deployment")
+    code, status, _ = error_code(lambda: env.ecs.create_service(
+        cluster=infra.cluster, serviceName="idem", taskDefinition=td, desiredCount=1,
+        launchType="FARGATE", networkConfiguration=infra.network, clientToken="token-2",
+    ))
+    eq((code, status), ("InvalidParameterException", 400), "another token is refused")
 
 
 def check_reset(env: Env, infra: Infra) -> None:
@@ -694,10 +771,10 @@ def check_reset(env: Env, infra: Infra) -> None:
     env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 500})
     eq(env.ok("POST", "/_slipway/reset"), {"reset": True}, "reset answer")
     eq(env.ok("GET", "/_slipway/calls"), {}, "calls after reset")
-    eq(env.ok("GET", "/_slipway/config"), {"rollout_seconds": 1.0, "task_seconds": 0.5}, "config after reset")
+    eq(env.ok("GET", "/_slipway/config"), {"rollout_seconds": 1.0, "task_seconds": 0.5, "list_page_size": 100}, "config after reset")
     eq(env.ok("GET", "/_slipway/fail-images"), {"patterns": []}, "fail images after reset")
     eq(env.ok("GET", "/_slipway/task-exit"), {"rules": []}, "task-exit after reset")
-    eq(env.ok("GET", "/_slipway/faults"), {"faults": []}, "faults after reset")
+    eq(env.ok("GET", "/_slipway/faults"), {"faults": [], "injected": {}}, "faults after reset")
     eq(env.ecs.list_clusters()["clusterArns"], [], "moto state after reset")
     # Everything still works from scratch (the realistic backend is rebuilt by moto).
     fresh = Infra(env, cluster="after-reset")
@@ -752,6 +829,8 @@ CHECKS = [
     check_run_task,
     check_odds_and_ends,
     check_faults,
+    check_list_task_definitions,
+    check_create_service_idempotence,
     check_reset,
     check_parent_death,
 ]

@@ -304,6 +304,35 @@ def test_state_file():
     check(True, "exits when its parent dies")
 
 
+def test_reviews_teams_and_viewer(f):
+    f.control("POST", "/_fake/reset")
+    status, _, _ = f.call("GET", f"/repos/{REPO}/pulls/7")
+    check(status == 404, "an unknown pull request is 404")
+    f.control("POST", "/_fake/pull", {"repo": REPO, "number": 7, "author": "ana", "head_sha": "c2"})
+    status, _, pull = f.call("GET", f"/repos/{REPO}/pulls/7")
+    check(status == 200 and pull["user"]["login"] == "ana" and pull["head"]["sha"] == "c2", f"the pull request: {pull}")
+    reviews = [{"login": f"r{i}", "state": "APPROVED", "commit_id": "c2"} for i in range(3)]
+    f.control("POST", "/_fake/reviews", {"repo": REPO, "number": 7, "reviews": reviews})
+    status, hdrs, page = f.call("GET", f"/repos/{REPO}/pulls/7/reviews?per_page=2")
+    check(status == 200 and [r["user"]["login"] for r in page] == ["r0", "r1"], f"first page of reviews: {page}")
+    nxt = parse_link(hdrs.get("Link")).get("next")
+    check(nxt and "/repositories/" in nxt, f"Link to the next page: {hdrs.get('Link')}")
+    status, _, page = f.call("GET", nxt)
+    check([r["user"]["login"] for r in page] == ["r2"] and page[0]["commit_id"] == "c2", f"second page: {page}")
+    f.control("POST", "/_fake/team", {"org": "acme", "slug": "deployers", "members": {"Ana": "active", "bo": "pending"}})
+    status, _, m = f.call("GET", "/orgs/acme/teams/deployers/memberships/ana")
+    check(status == 200 and m["state"] == "active", f"an active member (login case ignored): {m}")
+    status, _, m = f.call("GET", "/orgs/acme/teams/deployers/memberships/bo")
+    check(m["state"] == "pending", "a pending member")
+    status, _, _ = f.call("GET", "/orgs/acme/teams/deployers/memberships/cy")
+    check(status == 404, "not a member is 404, as GitHub answers")
+    status, _, v = f.call("POST", "/graphql", {"query": "query { viewer { login } }"})
+    check(status == 200 and v["data"]["viewer"]["login"] == "github-actions[bot]", f"the token's login: {v}")
+    status, _, _ = f.call("POST", "/graphql", {"query": "query { viewer { login } }"}, token="wrong")
+    check(status == 401, "GraphQL needs the token too")
+    check(True, "pull requests, reviews, team memberships and the viewer")
+
+
 def main() -> int:
     f = Fake()
     try:
@@ -311,6 +340,7 @@ def main() -> int:
         test_pagination(f)
         test_errors(f)
         test_request_log(f)
+        test_reviews_teams_and_viewer(f)
     finally:
         f.stop()
     test_state_file()

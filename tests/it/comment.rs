@@ -2,70 +2,12 @@
 //! create, update in place, the marker found across pages, errors with clear messages, the size
 //! limit, the job summary, and a token that never shows.
 
-use std::process::Child;
-
 use serde_json::{json, Value};
 
-use crate::support::{slipway, spawn_ready};
+use crate::support::{slipway, FakeGitHub};
 
 const TOKEN: &str = "ghs_test_token_never_printed";
 const REPO: &str = "acme/shop";
-
-struct FakeGitHub {
-    child: Child,
-    url: String,
-}
-
-impl FakeGitHub {
-    fn start() -> FakeGitHub {
-        let (child, url) = spawn_ready("github.py", &["--token", TOKEN]);
-        FakeGitHub { child, url }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        reqwest::Client::new()
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap_or(Value::Null)
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        reqwest::get(format!("{}{path}", self.url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn comments(&self, issue: u64) -> Vec<Value> {
-        self.get(&format!("/_fake/comments?repo={REPO}&issue={issue}"))
-            .await
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    async fn requests(&self) -> Vec<Value> {
-        self.get("/_fake/requests")
-            .await
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-}
-
-impl Drop for FakeGitHub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A plan file with `services` services whose diffs have `lines` changed lines each.
 fn plan_file(
@@ -136,7 +78,7 @@ fn assert_token_hidden(out: &std::process::Output) {
 
 #[tokio::test]
 async fn creates_once_then_updates_in_place() {
-    let gh = FakeGitHub::start();
+    let gh = FakeGitHub::start(TOKEN);
     gh.post(
         "/_fake/seed",
         json!({"repo": REPO, "issue": 7, "pull": true, "comments": ["LGTM", "nit: typo"]}),
@@ -152,7 +94,7 @@ async fn creates_once_then_updates_in_place() {
     );
     assert_token_hidden(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("created the plan comment"));
-    let after_first = gh.comments(7).await;
+    let after_first = gh.comments(REPO, 7).await;
     assert_eq!(after_first.len(), 3);
     let id = after_first[2]["id"].clone();
 
@@ -164,7 +106,7 @@ async fn creates_once_then_updates_in_place() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("updated the plan comment"));
-    let after_second = gh.comments(7).await;
+    let after_second = gh.comments(REPO, 7).await;
     assert_eq!(after_second.len(), 3, "updated in place, not added");
     assert_eq!(after_second[2]["id"], id);
     let body = after_second[2]["body"].as_str().unwrap();
@@ -191,7 +133,7 @@ async fn creates_once_then_updates_in_place() {
 
 #[tokio::test]
 async fn finds_its_comment_on_a_later_page() {
-    let gh = FakeGitHub::start();
+    let gh = FakeGitHub::start(TOKEN);
     let mut comments: Vec<Value> = (0..250).map(|i| json!(format!("comment {i}"))).collect();
     comments[230] = json!({"body": "<!-- slipway:plan env=staging -->\nold plan", "login": "github-actions[bot]"});
     gh.post(
@@ -199,7 +141,7 @@ async fn finds_its_comment_on_a_later_page() {
         json!({"repo": REPO, "issue": 7, "comments": comments}),
     )
     .await;
-    let id = gh.comments(7).await[230]["id"].clone();
+    let id = gh.comments(REPO, 7).await[230]["id"].clone();
     let dir = tempfile::tempdir().unwrap();
     let out = comment(&gh, &plan_file(dir.path(), 1, 2, "x"), TOKEN);
     assert!(
@@ -207,7 +149,7 @@ async fn finds_its_comment_on_a_later_page() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let all = gh.comments(7).await;
+    let all = gh.comments(REPO, 7).await;
     assert_eq!(all.len(), 250, "no new comment");
     assert_eq!(all[230]["id"], id);
     assert!(all[230]["body"].as_str().unwrap().contains("slipway plan"));
@@ -226,7 +168,7 @@ async fn finds_its_comment_on_a_later_page() {
 
 #[tokio::test]
 async fn errors_say_what_is_wrong() {
-    let gh = FakeGitHub::start();
+    let gh = FakeGitHub::start(TOKEN);
     gh.post(
         "/_fake/seed",
         json!({"repo": REPO, "issue": 7, "comments": []}),
@@ -313,12 +255,12 @@ async fn errors_say_what_is_wrong() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(gh.comments(7).await.len(), 1);
+    assert_eq!(gh.comments(REPO, 7).await.len(), 1);
 }
 
 #[tokio::test]
 async fn oversized_plans_are_cut_to_fit_and_say_so() {
-    let gh = FakeGitHub::start();
+    let gh = FakeGitHub::start(TOKEN);
     gh.post(
         "/_fake/seed",
         json!({"repo": REPO, "issue": 7, "comments": []}),
@@ -333,7 +275,7 @@ async fn oversized_plans_are_cut_to_fit_and_say_so() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let body = gh.comments(7).await[0]["body"]
+    let body = gh.comments(REPO, 7).await[0]["body"]
         .as_str()
         .unwrap()
         .to_string();
@@ -351,7 +293,7 @@ async fn oversized_plans_are_cut_to_fit_and_say_so() {
 
 #[tokio::test]
 async fn event_file_and_step_summary() {
-    let gh = FakeGitHub::start();
+    let gh = FakeGitHub::start(TOKEN);
     gh.post(
         "/_fake/seed",
         json!({"repo": REPO, "issue": 42, "comments": []}),
@@ -385,7 +327,7 @@ async fn event_file_and_step_summary() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["pr"], 42);
     assert_eq!(v["created"], true);
-    assert_eq!(gh.comments(42).await.len(), 1);
+    assert_eq!(gh.comments(REPO, 42).await.len(), 1);
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(
         text.starts_with("# earlier step\n"),

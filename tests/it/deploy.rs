@@ -8,17 +8,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::support::Stage;
+use crate::support::{mutations, mutations_besides_the_lock, FakeGitHub, Stage};
 
-/// Quick rollouts: what the tests wait for is the engine, not the clock.
 async fn fast(stage: &Stage) {
-    stage
-        .emu
-        .control(
-            "/_slipway/config",
-            json!({"rollout_seconds": 0.3, "task_seconds": 0.2}),
-        )
-        .await;
+    stage.fast().await;
 }
 
 fn states(report: &Value) -> Vec<String> {
@@ -36,21 +29,6 @@ fn states(report: &Value) -> Vec<String> {
                     .map_or("-", |a| a.rsplit('/').next().unwrap())
             )
         })
-        .collect()
-}
-
-/// Calls that change something in AWS.
-fn mutations(calls: &std::collections::BTreeMap<String, u64>) -> Vec<String> {
-    calls
-        .keys()
-        .filter(|k| {
-            let op = k.split('.').nth(1).unwrap_or("");
-            !(op.starts_with("Describe")
-                || op.starts_with("List")
-                || op.starts_with("Get")
-                || op.starts_with("BatchGet"))
-        })
-        .cloned()
         .collect()
 }
 
@@ -81,7 +59,7 @@ fn smoke_server(status: Arc<AtomicU16>) -> String {
     url
 }
 
-async fn deploy_cleanly(envs_dir: &'static str) {
+async fn deploy_cleanly(envs_dir: &str) {
     let stage = Stage::up_with(envs_dir, "staging", &["v1", "v2"], None).await;
     fast(&stage).await;
     let (code, r, err) = stage.deploy("v1", &["--no-smoke"]);
@@ -106,7 +84,7 @@ async fn deploy_cleanly(envs_dir: &'static str) {
         .iter()
         .all(|s| s["registered"] == false && s["updated"] == false));
     assert_eq!(
-        mutations(&stage.emu.calls().await),
+        mutations_besides_the_lock(&stage.emu.calls().await),
         Vec::<String>::new(),
         "an unchanged deploy changed something"
     );
@@ -234,6 +212,9 @@ async fn a_failed_rollout_goes_back_to_the_last_healthy_revision() {
             .await
             .unwrap();
     td.container_definitions[0].image = td.container_definitions[0].image.replace(":v1", ":v2");
+    // A revision registered by hand carries none of slipway's per-revision tags.
+    td.tags
+        .retain(|t| !t.key.starts_with("slipway:") || t.key == "slipway:environment");
     let manual = slipway::aws::ecs::register_task_definition(ecs, &td)
         .await
         .unwrap();
@@ -445,9 +426,19 @@ async fn promote_retags_without_rebuild_and_deploys() {
         }
     };
     assert!(digest("release-1.4.0").await.is_none());
+    // Production admits the platform team only (approval.teams), asked of GitHub.
+    let gh = FakeGitHub::start("promote-token");
+    gh.post(
+        "/_fake/team",
+        json!({"org": "specboard", "slug": "platform-team", "members": {"ana": "active"}}),
+    )
+    .await;
     let promote = |tag: &str, extra: &[&str]| {
         stage
             .slipway()
+            .envs(gh.actions_env("specboard/specboard"))
+            .env("GITHUB_EVENT_NAME", "release")
+            .env("GITHUB_ACTOR", "ana")
             .args([
                 "--format",
                 "json",
@@ -554,6 +545,32 @@ async fn a_second_deploy_while_one_rolls_is_refused_and_ctrl_c_rolls_back() {
         }
     }
     assert!(rolling, "the first deploy never started rolling");
+    // The lock stops the second one first, naming who holds it.
+    let (code, r, _) = stage.deploy("v2", &["--no-smoke"]);
+    assert_eq!(code, 3, "{r:#}");
+    assert_eq!(r["refusal"]["rule"], "lock-held", "{r:#}");
+    assert!(
+        r["problems"][0].as_str().unwrap().contains("(deploy on "),
+        "{r:#}"
+    );
+    // Behind it, the service being mid-rollout still refuses (a lock released by hand).
+    let out = stage
+        .slipway()
+        .args([
+            "unlock",
+            "--env",
+            "staging",
+            "--reason",
+            "testing the second line",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("it was held by @"));
     let (code, r, _) = stage.deploy("v2", &["--no-smoke"]);
     assert_eq!(code, 3, "{r:#}");
     assert!(
@@ -694,6 +711,9 @@ async fn the_result_goes_to_slack_and_the_job_summary() {
     let out = stage
         .slipway()
         .env("GITHUB_STEP_SUMMARY", &summary)
+        // Production deploys from the workflow, with its confirmation word.
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "workflow_dispatch")
         .args([
             "deploy",
             "--env",
@@ -701,6 +721,8 @@ async fn the_result_goes_to_slack_and_the_job_summary() {
             "--image-tag",
             "v1",
             "--no-smoke",
+            "--confirm",
+            "DEPLOY",
             "--tf-outputs",
         ])
         .arg(&stage.outputs)

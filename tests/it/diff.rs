@@ -98,7 +98,7 @@ fn update(
         .service(service)
 }
 
-async fn each_mutation_is_reported(envs_dir: &'static str) {
+async fn each_mutation_is_reported(envs_dir: &str) {
     let stage = Stage::up(envs_dir, "staging").await;
     let names = stage.service_names();
     let (last, first) = names.split_last().unwrap();

@@ -16,13 +16,15 @@ fn filters() -> Vec<(&'static str, &'static str)> {
         (r"\b[0-9a-f]{64}\b", "[SHA256]"),
         (r"fingerprint `[0-9a-f]{12}`", "fingerprint `[FP]`"),
         (r"\(plan `[0-9a-f]{12}`\)", "(plan `[FP]`)"),
+        (r"--fingerprint [0-9a-f]{12}", "--fingerprint [FP]"),
+        (r"commit=[0-9a-f]{40}", "commit=[GIT]"),
         (r"at `[0-9a-f]{12}`( \([^)]*\))?", "at `[GIT]`"),
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
         (r"/tmp/[^ `]+", "[TMP]"),
     ]
 }
 
-async fn staged(envs_dir: &'static str) -> Stage {
+async fn staged(envs_dir: &str) -> Stage {
     let stage = Stage::up(envs_dir, "staging").await;
     stage.create_services(TAG, &stage.service_names()).await;
     stage

@@ -43,18 +43,70 @@ pub fn init() {
     });
 }
 
-/// The slipway binary, with no colour and no ambient AWS or Terraform settings.
+/// What the host may set that would change what slipway does: GitHub Actions' run, AWS and
+/// slipway's own settings. Tests start from none of them.
+pub const AMBIENT: &[&str] = &[
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "SLIPWAY_ENVS_DIR",
+    "SLIPWAY_TERRAFORM",
+    "SLIPWAY_LOCK_LEASE",
+    "SLIPWAY_LOCK_TIMEOUT",
+    "SLIPWAY_APPLY_HINT",
+    "GITHUB_ACTIONS",
+    "GITHUB_ACTOR",
+    "GITHUB_API_URL",
+    "GITHUB_GRAPHQL_URL",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_REPOSITORY",
+    "GITHUB_RUN_ID",
+    "GITHUB_SERVER_URL",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_TOKEN",
+    "GITHUB_HEAD_REF",
+    "GITHUB_REF_NAME",
+];
+
+/// The slipway binary, with no colour and no ambient AWS, GitHub or Terraform settings.
 pub fn slipway() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_slipway"));
     c.env("NO_COLOR", "1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE")
-        .env_remove("SLIPWAY_ENVS_DIR")
-        .env_remove("SLIPWAY_TERRAFORM");
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for v in AMBIENT {
+        c.env_remove(v);
+    }
     c
+}
+
+/// Calls that change something in AWS: everything but reads (Describe*, List*, Get*,
+/// BatchGet*, Head*), as the emulator names them (`S3.GetObject`, `ECS.UpdateService`, ...).
+pub fn mutations(calls: &std::collections::BTreeMap<String, u64>) -> Vec<String> {
+    calls
+        .keys()
+        .filter(|k| {
+            let op = k.split('.').nth(1).unwrap_or("");
+            !["Describe", "List", "Get", "BatchGet", "Head"]
+                .iter()
+                .any(|read| op.starts_with(read))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The environment's lock bucket, read with slipway's own loader (seed.py creates it).
+pub fn lock_bucket(envs_dir: &Path, env: &str) -> Option<String> {
+    let scope = slipway::commands::scope(env, None, None, None, true);
+    let loaded = slipway::env::load(envs_dir, &[env.to_string()], &|_| scope.clone()).ok()?;
+    loaded
+        .envs
+        .first()?
+        .deploy
+        .lock_bucket
+        .as_ref()
+        .map(|b| b.v.clone())
 }
 
 /// A moto server on a free loopback port, stopped when dropped.
@@ -103,8 +155,9 @@ impl Emulator {
     }
 
     /// Creates what the Terraform root would, from rendered tfvars, writes the outputs, and
-    /// pushes an image with each of `tags` to every repository.
-    pub fn seed_and_push(&self, tfvars: &Path, out: &Path, tags: &[&str]) {
+    /// pushes an image with each of `tags` to every repository; `buckets` exist before
+    /// Terraform (the state bucket, which holds slipway's locks).
+    pub fn seed_and_push(&self, tfvars: &Path, out: &Path, tags: &[&str], buckets: &[String]) {
         let mut cmd = Command::new(python());
         cmd.arg(repo().join("tests/harness/seed.py"))
             .args(["--endpoint", &self.url])
@@ -114,6 +167,9 @@ impl Emulator {
             .arg(out);
         for t in tags {
             cmd.args(["--push", t]);
+        }
+        for b in buckets {
+            cmd.args(["--bucket", b]);
         }
         let status = cmd.status().expect("run seed.py");
         assert!(status.success(), "seed.py failed");
@@ -174,7 +230,8 @@ impl Emulator {
 /// tfvars (seed.py stands in for `terraform apply`).
 pub struct Stage {
     pub emu: Emulator,
-    pub envs_dir: &'static str,
+    /// Relative to the repository, or absolute.
+    pub envs_dir: String,
     pub env: String,
     /// Holds the rendered tfvars and outputs for the stage's lifetime.
     pub _work: tempfile::TempDir,
@@ -184,18 +241,13 @@ pub struct Stage {
 }
 
 impl Stage {
-    pub async fn up(envs_dir: &'static str, env: &str) -> Stage {
+    pub async fn up(envs_dir: &str, env: &str) -> Stage {
         Stage::up_with(envs_dir, env, &[], None).await
     }
 
     /// A stage with images pushed (`tags`), in an emulator answering as `account` (default: the
     /// environment's own account).
-    pub async fn up_with(
-        envs_dir: &'static str,
-        env: &str,
-        tags: &[&str],
-        account: Option<&str>,
-    ) -> Stage {
+    pub async fn up_with(envs_dir: &str, env: &str, tags: &[&str], account: Option<&str>) -> Stage {
         let work = tempfile::tempdir().unwrap();
         let out = slipway()
             .current_dir(repo())
@@ -223,12 +275,15 @@ impl Stage {
         let region = tfvars["aws_region"].as_str().unwrap().to_string();
         let emu = Emulator::start(account.unwrap_or(tfvars["aws_account_id"].as_str().unwrap()));
         let outputs = work.path().join("outputs.json");
-        emu.seed_and_push(&tfvars_path, &outputs, tags);
+        let buckets: Vec<String> = lock_bucket(&repo().join(envs_dir), env)
+            .into_iter()
+            .collect();
+        emu.seed_and_push(&tfvars_path, &outputs, tags, &buckets);
         let config = emu.sdk_config(&region).await;
         Stage {
             clients: slipway::aws::Clients::new(&config),
             emu,
-            envs_dir,
+            envs_dir: envs_dir.to_string(),
             env: env.to_string(),
             _work: work,
             outputs,
@@ -241,7 +296,7 @@ impl Stage {
         let mut c = slipway();
         c.current_dir(repo())
             .env("AWS_ENDPOINT_URL", &self.emu.url)
-            .args(["--envs-dir", self.envs_dir]);
+            .args(["--envs-dir", &self.envs_dir]);
         c
     }
 
@@ -252,11 +307,23 @@ impl Stage {
             .env("NO_COLOR", "1")
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ENDPOINT_URL", &self.emu.url)
-            .args(["--envs-dir", self.envs_dir]);
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        for v in AMBIENT {
+            c.env_remove(v);
+        }
+        c.env("AWS_ENDPOINT_URL", &self.emu.url)
+            .args(["--envs-dir", &self.envs_dir]);
         c
+    }
+
+    /// Quick rollouts: what the tests wait for is the engine, not the clock.
+    pub async fn fast(&self) {
+        self.emu
+            .control(
+                "/_slipway/config",
+                serde_json::json!({"rollout_seconds": 0.3, "task_seconds": 0.2}),
+            )
+            .await;
     }
 
     /// Seeds another environment of the same system into this emulator; returns its outputs.
@@ -274,8 +341,11 @@ impl Stage {
             String::from_utf8_lossy(&out.stderr)
         );
         let outputs = dir.join("outputs.json");
+        let buckets: Vec<String> = lock_bucket(&repo().join(&self.envs_dir), env)
+            .into_iter()
+            .collect();
         self.emu
-            .seed_and_push(&dir.join("tfvars.json"), &outputs, tags);
+            .seed_and_push(&dir.join("tfvars.json"), &outputs, tags, &buckets);
         outputs
     }
 
@@ -361,4 +431,89 @@ impl Stage {
         }
         arns
     }
+}
+
+/// The GitHub fake (tests/harness/github.py), stopped when dropped. Its own comments are
+/// written as `github-actions[bot]`, as a workflow's GITHUB_TOKEN writes them.
+pub struct FakeGitHub {
+    child: Child,
+    pub url: String,
+    pub token: String,
+}
+
+impl FakeGitHub {
+    pub fn start(token: &str) -> FakeGitHub {
+        let (child, url) = spawn_ready("github.py", &["--token", token]);
+        FakeGitHub {
+            child,
+            url,
+            token: token.to_string(),
+        }
+    }
+
+    /// POSTs to the fake (its control API under /_fake/, or GitHub's).
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        reqwest::get(format!("{}{path}", self.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn comments(&self, repo: &str, issue: u64) -> Vec<serde_json::Value> {
+        self.get(&format!("/_fake/comments?repo={repo}&issue={issue}"))
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub async fn requests(&self) -> Vec<serde_json::Value> {
+        self.get("/_fake/requests")
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// What slipway needs to reach this fake as a workflow run in `repo` would.
+    pub fn actions_env(&self, repo: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("GITHUB_ACTIONS", "true".into()),
+            ("GITHUB_API_URL", self.url.clone()),
+            ("GITHUB_REPOSITORY", repo.into()),
+            ("GITHUB_TOKEN", self.token.clone()),
+            ("GITHUB_SERVER_URL", "https://github.com".into()),
+            ("GITHUB_RUN_ID", "4242".into()),
+        ]
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Calls that change something in AWS other than the environment's lock object (which a gated
+/// command takes and releases around its work).
+pub fn mutations_besides_the_lock(calls: &std::collections::BTreeMap<String, u64>) -> Vec<String> {
+    mutations(calls)
+        .into_iter()
+        .filter(|k| k != "S3.PutObject" && k != "S3.DeleteObject")
+        .collect()
 }

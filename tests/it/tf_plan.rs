@@ -32,6 +32,8 @@ async fn plans_that_create_update_replace_delete_and_move_are_summarised() {
         workspace: "staging".to_string(),
         timeout: std::time::Duration::from_secs(300),
         stream: false,
+        color: false,
+        empty_cli_config: false,
     };
     tf.init(&[]).await.unwrap();
     tf.select_workspace().await.unwrap();

@@ -37,7 +37,9 @@ fn validate_selects_environments_and_rejects_unknown_names() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no environment \"prod\"") && err.contains("production, staging"),
+        err.contains("no environment `prod`")
+            && err.contains("(did you mean `production`?)")
+            && err.contains("production, staging"),
         "{err}"
     );
 }

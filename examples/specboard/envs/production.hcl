@@ -47,3 +47,8 @@ approval {
   teams    = ["specboard/platform-team"]
   events   = ["release", "workflow_dispatch"]
 }
+
+# Staging and production share the account, and with it the state bucket; each has its own lock.
+deploy {
+  lock_bucket = "specboard-terraform-state"
+}

@@ -65,5 +65,9 @@ alb {
 
 approval {
   required = false
-  events   = ["push", "workflow_dispatch"]
+  events   = ["push", "workflow_dispatch", "local"]
+}
+
+deploy {
+  lock_bucket = "specboard-terraform-state"
 }
