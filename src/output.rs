@@ -76,3 +76,17 @@ impl Printer {
         }
     }
 }
+
+/// An error with what it concerns in front (`staging: …`), keeping `{:#}` (the detail `-v`
+/// asks for) for the error itself.
+pub struct In<'a, E>(pub &'a str, pub &'a E);
+
+impl<E: std::fmt::Display> std::fmt::Display for In<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            write!(f, "{}: {:#}", self.0, self.1)
+        } else {
+            write!(f, "{}: {}", self.0, self.1)
+        }
+    }
+}

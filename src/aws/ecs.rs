@@ -303,6 +303,26 @@ fn load_balancers_to_sdk(lbs: &[r::LoadBalancer]) -> Vec<t::LoadBalancer> {
         .collect()
 }
 
+/// A token for one call that ECS makes idempotent (CreateService, RunTask): the SDK retries a
+/// call with the same input, so a retry whose first answer was lost gets that first result
+/// back instead of doing it twice. Up to 36 printable ASCII characters, unique per call.
+fn client_token() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "sw-{:x}-{:x}-{}",
+        nanos as u64,
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+    .chars()
+    .take(36)
+    .collect()
+}
+
 /// CreateService from the rendered settings, pinned to a registered revision. The client token
 /// makes the SDK's retry of a call whose answer was lost get the created service back instead
 /// of "Creation of service was not idempotent".
@@ -311,17 +331,9 @@ pub async fn create_service(
     s: &r::ServiceSettings,
     task_definition_arn: &str,
 ) -> Result<String, AwsError> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    // Up to 36 printable ASCII characters.
-    let token: String = format!("slipway-{nanos:x}-{}", std::process::id())
-        .chars()
-        .take(36)
-        .collect();
     let mut req = client
         .create_service()
-        .client_token(token)
+        .client_token(client_token())
         .cluster(&s.cluster)
         .service_name(&s.service_name)
         .task_definition(task_definition_arn)
@@ -716,6 +728,7 @@ pub struct OneOff<'a> {
 pub async fn run_task(client: &Client, task: &OneOff<'_>) -> Result<String, AwsError> {
     let out = client
         .run_task()
+        .client_token(client_token())
         .cluster(task.cluster)
         .task_definition(task.task_definition_arn)
         .launch_type(t::LaunchType::Fargate)

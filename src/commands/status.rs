@@ -33,7 +33,7 @@ pub async fn run(s: &Settings, args: &StatusArgs, p: &Printer) -> Exit {
         match status::rows(env, &clients).await {
             Ok(r) => rows.extend(r),
             Err(e) => {
-                p.error(format!("{name}: {e}"));
+                p.error(crate::output::In(name, &e));
                 return Exit::Error;
             }
         }

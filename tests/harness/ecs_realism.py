@@ -1005,6 +1005,28 @@ def _create_service_idempotent(self: EC2ContainerServiceResponse):  # type: igno
         return result
 
 
+_moto_run_task = EC2ContainerServiceResponse.run_task
+
+
+def _run_task_idempotent(self: EC2ContainerServiceResponse):  # type: ignore[no-untyped-def]
+    """RunTask with a clientToken ECS has seen answers the tasks that call started (a retry
+    whose answer was lost starts nothing twice)."""
+    token = self._get_param("clientToken")
+    backend = self.ecs_backend
+    with _LOCK:
+        seen = getattr(backend, "slipway_run_tokens", None)
+        if seen is None:
+            seen = backend.slipway_run_tokens = {}
+        if token and token in seen:
+            from moto.core.responses import ActionResult
+
+            return ActionResult({"tasks": seen[token], "failures": []})
+        result = _moto_run_task(self)
+        if token:
+            seen[token] = result.result["tasks"]
+        return result
+
+
 def install() -> None:
     """Make moto build RealisticECSBackend for every account and region, and keep the
     CreateService settings. Idempotent; must run before the first ECS request."""
@@ -1015,6 +1037,7 @@ def install() -> None:
     ecs_models.ecs_backends.backend = RealisticECSBackend
     EC2ContainerServiceResponse.create_service = _create_service_idempotent  # type: ignore[method-assign]
     EC2ContainerServiceResponse.list_task_definitions = _list_task_definitions  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.run_task = _run_task_idempotent  # type: ignore[method-assign]
     # moto's ECS reads eni.private_dns_name, which an ENI only has when its VPC has DNS
     # hostnames enabled (AttributeError -> 500 otherwise); ECS leaves the value empty.
     NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]

@@ -762,6 +762,12 @@ def check_create_service_idempotence(env: Env, infra: Infra) -> None:
         launchType="FARGATE", networkConfiguration=infra.network, clientToken="token-2",
     ))
     eq((code, status), ("InvalidParameterException", 400), "another token is refused")
+    run = lambda token: env.ecs.run_task(  # noqa: E731
+        cluster=infra.cluster, taskDefinition=td, launchType="FARGATE",
+        networkConfiguration=infra.network, clientToken=token,
+    )["tasks"][0]["taskArn"]
+    eq(run("run-1"), run("run-1"), "RunTask with a token it has seen starts nothing new")
+    check(run("run-2") != run("run-1"), "another token starts another task")
 
 
 def check_reset(env: Env, infra: Infra) -> None:

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::support::{mutations, mutations_besides_the_lock, FakeGitHub, Stage};
+use crate::support::{mutations, mutations_besides_the_lock, FakeGitHub, Stage, WaitTimeout};
 
 async fn fast(stage: &Stage) {
     stage.fast().await;
@@ -457,6 +457,31 @@ async fn promote_retags_without_rebuild_and_deploys() {
             .output()
             .unwrap()
     };
+    // Not a member of the team: refused before the re-tag.
+    stage.emu.control("/_slipway/calls/reset", json!({})).await;
+    let out = stage
+        .slipway()
+        .envs(gh.actions_env("specboard/specboard"))
+        .env("GITHUB_EVENT_NAME", "release")
+        .env("GITHUB_ACTOR", "mallory")
+        .args(["promote", "--from", "staging", "--to", "production"])
+        .args(["--image-tag", "v1", "--as", "release-1.4.0", "--no-smoke"])
+        .arg("--from-tf-outputs")
+        .arg(&stage.outputs)
+        .arg("--tf-outputs")
+        .arg(&prod_outputs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("@mallory is not an active member of specboard/platform-team"));
+    assert_eq!(mutations(&stage.emu.calls().await), Vec::<String>::new());
+
     let out = promote("v1", &["--as", "release-1.4.0"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
@@ -599,54 +624,6 @@ async fn a_second_deploy_while_one_rolls_is_refused_and_ctrl_c_rolls_back() {
     );
 }
 
-trait WaitTimeout {
-    fn wait_with_output_timeout(self) -> (Option<i32>, String, String);
-}
-
-impl WaitTimeout for std::process::Child {
-    fn wait_with_output_timeout(mut self) -> (Option<i32>, String, String) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.try_wait().unwrap() {
-                let mut out = String::new();
-                let mut err = String::new();
-                self.stdout
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut out)
-                    .unwrap();
-                self.stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut err)
-                    .unwrap();
-                return (status.code(), out, err);
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = self.kill();
-                panic!("the deploy did not end within 60s of Ctrl-C");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_is_retried() {
-    let stage = Stage::up_with("envs", "staging", &["v1"], None).await;
-    fast(&stage).await;
-    stage
-        .emu
-        .control("/_slipway/faults", json!({"operation": "ECS.DescribeServices", "count": 2, "status": 400, "code": "ThrottlingException"}))
-        .await;
-    stage
-        .emu
-        .control("/_slipway/faults", json!({"operation": "ECS.UpdateService", "count": 1, "status": 503, "code": "ServiceUnavailable"}))
-        .await;
-    let (code, r, err) = stage.deploy("v1", &["--no-smoke"]);
-    assert_eq!(code, 0, "{err}\n{r:#}");
-}
-
 /// A local HTTP server that records request bodies (a Slack webhook stand-in).
 fn recording_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -748,4 +725,80 @@ async fn the_result_goes_to_slack_and_the_job_summary() {
         md.contains("## slipway deploy · `production` — succeeded"),
         "{md}"
     );
+}
+
+/// Deploy is held to every approval rule (production's confirmation word, its triggers), and
+/// rollback only to the trigger and actor rules; each refusal changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_and_rollback_pass_their_gates() {
+    let stage = Stage::up_with("envs", "production", &["v1"], None).await;
+    fast(&stage).await;
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut c = stage.slipway();
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(["--format", "json"]).args(args);
+        if args[0] != "rollback" {
+            c.arg("--tf-outputs").arg(&stage.outputs);
+        }
+        let out = c.output().unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap(),
+            r,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let dispatch = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", "workflow_dispatch"),
+    ];
+    let deploy = [
+        "deploy",
+        "--env",
+        "production",
+        "--image-tag",
+        "v1",
+        "--no-smoke",
+    ];
+    for (env, extra, rule) in [
+        (&[][..], &[][..], "event"),
+        (&dispatch[..], &[][..], "confirmation"),
+        (&dispatch[..], &["--confirm", "deploy"][..], "confirmation"),
+    ] {
+        stage.emu.control("/_slipway/calls/reset", json!({})).await;
+        let args: Vec<&str> = deploy.iter().chain(extra).copied().collect();
+        let (code, r, err) = run(env, &args);
+        assert_eq!(
+            (code, r["refusal"]["rule"].as_str()),
+            (3, Some(rule)),
+            "{err}\n{r:#}"
+        );
+        assert_eq!(
+            mutations(&stage.emu.calls().await),
+            Vec::<String>::new(),
+            "{rule}"
+        );
+    }
+    let args: Vec<&str> = deploy
+        .iter()
+        .chain(&["--confirm", "DEPLOY"])
+        .copied()
+        .collect();
+    let (code, _, err) = run(&dispatch, &args);
+    assert_eq!(code, 0, "{err}");
+
+    // Rollback: the trigger counts, the confirmation word does not (an emergency).
+    stage.emu.control("/_slipway/calls/reset", json!({})).await;
+    let rollback = ["rollback", "--env", "production", "--to", "1"];
+    let (code, r, err) = run(&[], &rollback);
+    assert_eq!(
+        (code, r["refusal"]["rule"].as_str()),
+        (3, Some("event")),
+        "{err}\n{r:#}"
+    );
+    assert_eq!(mutations(&stage.emu.calls().await), Vec::<String>::new());
+    let (code, r, err) = run(&dispatch, &rollback);
+    assert_eq!(code, 0, "{err}\n{r:#}");
 }

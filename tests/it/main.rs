@@ -1,11 +1,15 @@
 //! Integration tests, one binary, split by topic.
 
+mod apply;
 mod comment;
 mod contract;
 mod deploy;
 mod diff;
 mod emulator;
+mod faults;
+mod first_run;
 mod fuzz;
+mod lock;
 mod malformed;
 mod plan;
 mod render;

@@ -517,3 +517,39 @@ pub fn mutations_besides_the_lock(calls: &std::collections::BTreeMap<String, u64
         .filter(|k| k != "S3.PutObject" && k != "S3.DeleteObject")
         .collect()
 }
+
+/// Waiting for a background slipway with a deadline.
+pub trait WaitTimeout {
+    /// (exit code, stdout, stderr) once the process ends; panics after 60 s.
+    fn wait_with_output_timeout(self) -> (Option<i32>, String, String);
+}
+
+impl WaitTimeout for Child {
+    fn wait_with_output_timeout(mut self) -> (Option<i32>, String, String) {
+        use std::io::Read;
+        // Read as it runs: a full pipe would block the child.
+        let mut stdout = self.stdout.take().expect("piped stdout");
+        let mut stderr = self.stderr.take().expect("piped stderr");
+        let out = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            s
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.try_wait().unwrap() {
+                return (status.code(), out.join().unwrap(), err.join().unwrap());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.kill();
+                panic!("a background slipway did not end within 60s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
