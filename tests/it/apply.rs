@@ -325,7 +325,6 @@ async fn every_refusal_exits_3_names_its_rule_and_changes_nothing() {
     let a = Applied::up(STRICT, &["v1"], None).await;
     a.set_release("2", false);
     let plan = a.plan("v1");
-    let fingerprint = plan["fingerprint"].as_str().unwrap().to_string();
     let sha = a.head();
     let ok_env = a.actions("workflow_dispatch", "ana");
     let ok_flags = ["--pr", "7", "--confirm", "SHIP"];
