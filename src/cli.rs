@@ -119,25 +119,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "CONFIG")]
     pub backend_config: Vec<String>,
 
-    /// Per-service deadline for settling (default: each service's deployment.timeout)
-    #[arg(long, value_name = "DUR", value_parser = duration)]
-    pub timeout: Option<std::time::Duration>,
-
-    /// On failure, leave the services as they are instead of rolling back
-    #[arg(long)]
-    pub no_rollback: bool,
-
-    /// Run the smoke checks against this base URL (default: the environment's smoke_base_url)
-    #[arg(long, value_name = "URL")]
-    pub smoke_base_url: Option<String>,
-
-    /// Skip the smoke checks
-    #[arg(long)]
-    pub no_smoke: bool,
-
-    /// Overall deadline for the smoke checks
-    #[arg(long, value_name = "DUR", value_parser = duration, default_value = "5m")]
-    pub smoke_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub rollout: RolloutOpts,
 
     #[command(flatten)]
     pub tf: TfOutputsArgs,
@@ -168,13 +151,20 @@ fn duration(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 90s, 10m, 1h30m)"))
 }
 
-/// How a rollout behaves; shared by deploy and promote.
+/// Which services a rollout touches and how it behaves; shared by deploy and promote.
 #[derive(Args, Debug, Clone)]
 pub struct RolloutArgs {
     /// Only these services (repeatable); all by default
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
 
+    #[command(flatten)]
+    pub opts: RolloutOpts,
+}
+
+/// How a rollout behaves once it starts; shared by deploy, promote and apply.
+#[derive(Args, Debug, Clone)]
+pub struct RolloutOpts {
     /// Per-service deadline for settling (default: each service's deployment.timeout)
     #[arg(long, value_name = "DUR", value_parser = duration)]
     pub timeout: Option<std::time::Duration>,

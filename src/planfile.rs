@@ -214,3 +214,25 @@ pub fn timestamp(secs: i64) -> String {
         .fmt(aws_sdk_ecs::primitives::DateTimeFormat::DateTime)
         .unwrap_or_else(|_| secs.to_string())
 }
+
+/// A small sealed plan (no Terraform half, no services), for the unit tests of what reads plans.
+#[cfg(test)]
+pub(crate) fn sample(environment: &str) -> PlanFile {
+    serde_json::from_value::<PlanFile>(serde_json::json!({
+        "format": FORMAT,
+        "environment": environment,
+        "account_id": "111111111111",
+        "region": "eu-west-1",
+        "cluster": format!("scr-{environment}"),
+        "env_files": [],
+        "git": {"sha": "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00", "branch": "main"},
+        "slipway_version": "0.1.0",
+        "image_tag": "v1",
+        "terraform": null,
+        "ecs": {"rendered": {"task_definitions": {}, "services": {}}, "diffs": [], "live_digest": "d"},
+        "created_at": "2026-12-01T00:00:00Z",
+        "fingerprint": ""
+    }))
+    .expect("the sample is a plan")
+    .seal()
+}

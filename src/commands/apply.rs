@@ -349,13 +349,7 @@ async fn apply(
     progress: &dyn crate::rollout::progress::Progress,
     report: &mut Report,
 ) {
-    let opts = engine::Options {
-        timeout: args.timeout,
-        rollback: !args.no_rollback,
-        smoke: !args.no_smoke,
-        smoke_base_url: args.smoke_base_url.clone(),
-        smoke_deadline: args.smoke_timeout,
-    };
+    let opts = super::engine_options(&args.rollout);
     let mut run = engine::Rollout::new(deploy, verified, &opts, progress, interrupt);
     run.lock = Some(lost);
     if run.prepare().await {
@@ -387,6 +381,15 @@ async fn apply(
                 report.problems.push(
                     "stopped before changing any ECS service: Terraform's apply did not complete"
                         .into(),
+                );
+                report.rollout = Some(run.finish());
+                return;
+            }
+            if interrupt.count() > 0 {
+                // Terraform ran to its end; nothing of the ECS half has changed yet.
+                report.status = Outcome::NotRolledOut;
+                report.problems.push(
+                    "interrupted during Terraform's apply: stopped before changing any ECS service; Terraform's changes stay".into(),
                 );
                 report.rollout = Some(run.finish());
                 return;

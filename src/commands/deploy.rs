@@ -153,13 +153,7 @@ pub async fn roll_out(
         live: &live,
         services: names,
     };
-    let opts = engine::Options {
-        timeout: args.timeout,
-        rollback: !args.no_rollback,
-        smoke: !args.no_smoke,
-        smoke_base_url: args.smoke_base_url.clone(),
-        smoke_deadline: args.smoke_timeout,
-    };
+    let opts = super::engine_options(&args.opts);
     let lost = || lock.and_then(Held::lost);
     let report = deploy
         .run(verified, &opts, progress, interrupt, Some(&lost))

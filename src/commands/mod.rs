@@ -38,6 +38,17 @@ pub async fn tf_outputs(
     }
 }
 
+/// The engine's options from the command line's.
+pub fn engine_options(o: &crate::cli::RolloutOpts) -> crate::rollout::engine::Options {
+    crate::rollout::engine::Options {
+        timeout: o.timeout,
+        rollback: !o.no_rollback,
+        smoke: !o.no_smoke,
+        smoke_base_url: o.smoke_base_url.clone(),
+        smoke_deadline: o.smoke_timeout,
+    }
+}
+
 /// The environment named on the command line must exist, checked before anything runs for it
 /// (Terraform, AWS): a typo is "no environment `stagin` (did you mean `staging`?)".
 pub fn known_env(
@@ -421,9 +432,22 @@ pub async fn take_lock(
         lease: spec.lock.lock_lease,
         wait: spec.lock.lock_timeout,
     };
-    let held = gate::lock::acquire(&place, &id, holder, opts)
-        .await
-        .map_err(|e| stopped(p, &env.name, e))?;
+    let acquire = gate::lock::acquire(&place, &id, holder, opts);
+    let held = if opts.wait.is_zero() {
+        acquire.await
+    } else {
+        // Waiting for another holder (--lock-timeout) stops at Ctrl-C.
+        let interrupt = crate::rollout::interrupt::Interrupt::install();
+        tokio::select! {
+            r = acquire => r,
+            () = interrupt.beyond(0) => Err(gate::GateError::Input(format!(
+                "interrupted while waiting for the lock of \"{}\": nothing was changed",
+                env.name
+            ))
+            .into()),
+        }
+    }
+    .map_err(|e| stopped(p, &env.name, e))?;
     if let Some(old) = &held.took_over {
         p.note(format!(
             "took over the lock of {} (held since {}): its lease ran out at {} without a renewal",

@@ -200,24 +200,7 @@ mod tests {
     use super::*;
 
     fn plan() -> PlanFile {
-        let mut p: PlanFile = serde_json::from_value(serde_json::json!({
-            "format": crate::planfile::FORMAT,
-            "environment": "production",
-            "account_id": "222222222222",
-            "region": "eu-west-1",
-            "cluster": "scr-production",
-            "env_files": [],
-            "git": {"sha": "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00", "branch": "feature"},
-            "slipway_version": "0.1.0",
-            "image_tag": "v1",
-            "terraform": null,
-            "ecs": {"rendered": {"task_definitions": {}, "services": {}}, "diffs": [], "live_digest": "d"},
-            "created_at": "2026-12-01T00:00:00Z",
-            "fingerprint": ""
-        }))
-        .unwrap();
-        p = p.seal();
-        p
+        crate::planfile::sample("production")
     }
 
     fn comment(author: &str, fingerprint: &str, commit: &str) -> Reviewed {

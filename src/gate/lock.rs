@@ -327,6 +327,9 @@ async fn heartbeat(shared: Arc<Shared>, lease: Duration) {
                 // Our own renewal landed but its answer was lost: adopt it.
                 Ok(Some(o)) if matches!(judge(Some(&o.body), &next.id, now), Verdict::Ours(_)) => {
                     *shared.etag.lock().expect("not poisoned") = o.etag;
+                    if let Ok(r) = serde_json::from_slice::<Record>(&o.body) {
+                        *shared.record.lock().expect("not poisoned") = r;
+                    }
                     renewed = now;
                 }
                 Ok(Some(o)) => {

@@ -300,3 +300,46 @@ fn service_section(out: &mut String, d: &ServiceDiff, detail: Detail, cut: &mut 
     }
     let _ = writeln!(out, "\n</details>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> PlanFile {
+        crate::planfile::sample("staging")
+    }
+
+    #[test]
+    fn the_comment_records_what_apply_checks() {
+        let p = plan();
+        let body = render(&p, "hint");
+        let m = meta(&body).expect("the comment has its hidden line");
+        assert_eq!(m.fingerprint, p.fingerprint);
+        assert_eq!(
+            m.commit.as_deref(),
+            Some("c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00")
+        );
+        assert_eq!(meta("<!-- slipway:plan env=staging -->\nno meta"), None);
+        assert_eq!(meta("<!-- slipway:plan-meta commit=abc -->"), None);
+    }
+
+    #[test]
+    fn an_apply_section_replaces_the_last_one_and_keeps_within_the_limit() {
+        let p = plan();
+        let body = render(&p, "hint");
+        let once = with_applied(&body, "### Applied: first", &p, "hint");
+        let twice = with_applied(&once, "### Applied: second", &p, "hint");
+        assert!(
+            twice.contains("second") && !twice.contains("first"),
+            "{twice}"
+        );
+        assert!(twice.starts_with(&marker("staging")));
+        let huge = "x".repeat(GITHUB_LIMIT);
+        let cut = with_applied(&huge, "### Applied: third", &p, "hint");
+        assert!(cut.chars().count() <= GITHUB_LIMIT);
+        assert!(
+            cut.contains("third") && meta(&cut).is_some(),
+            "the plan is rendered again to fit"
+        );
+    }
+}

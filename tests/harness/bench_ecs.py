@@ -6,6 +6,11 @@ rollout (target: <= one poll interval); the seeds' way (awscli register-task-def
 update-service + `ecs wait services-stable` per service) and fabfuel's `ecs deploy` per
 service, and the ratios; failure noticed -> rollback started.
 
+apply: the same change (20 services to a new tag, instant rollouts) by `slipway deploy` and by
+`slipway apply` of a reviewed plan (`plan --no-terraform` first, not timed): what apply's gates
+add over deploy, and the lock's acquire and release latency from apply's report (S3 on the
+emulator: GetObject + PutObject If-None-Match, DeleteObject If-Match).
+
 diff: `slipway diff` of a generated environment with N = 1, 10, 50, 200 services (target: 50
 services <= 1 s wall), the API calls it made (budget: ceil(N/10) DescribeServices + one
 DescribeTaskDefinition per distinct task definition + 12), and the seeds' way: a loop of awscli
@@ -69,9 +74,14 @@ def control(url, path, body=None, method="POST"):
     return json.loads(text) if text else None
 
 
-def env_file(n):
+LOCK_BUCKET = "bench-terraform-state"
+
+
+def env_file(n, lock=False):
     lines = [f'account_id = "{ACCOUNT}"', f'region     = "{REGION}"', f'cluster    = "bench-{n}"',
              'repository "app" {', "}"]
+    if lock:
+        lines += ["deploy {", f'  lock_bucket = "{LOCK_BUCKET}"', "}"]
     for i in range(n):
         name = f"svc-{i:03d}"
         lines += [
@@ -103,18 +113,18 @@ def run(cmd, env=None, check=True):
     return r
 
 
-def stage(slipway, envs, work, url, n, push=(), create=True):
+def stage(slipway, envs, work, url, n, push=(), create=True, lock=False):
     """Creates bench-N's infrastructure (and services, unless create=False); returns the
     environment name, outputs file, service names and cluster."""
     import boto3
 
     name = f"bench{n}"
     with open(os.path.join(envs, f"{name}.hcl"), "w") as f:
-        f.write(env_file(n))
+        f.write(env_file(n, lock))
     out = os.path.join(work, name)
     run([slipway, "--envs-dir", envs, "render", "--env", name, "--only", "tfvars", "--out", out])
     outputs = os.path.join(out, "outputs.json")
-    pushes = [x for tag in push for x in ("--push", tag)]
+    pushes = [x for tag in push for x in ("--push", tag)] + (["--bucket", LOCK_BUCKET] if lock else [])
     run([sys.executable, os.path.join(HERE, "seed.py"), "--endpoint", url, "--tfvars", os.path.join(out, "tfvars.json"),
          "--out", outputs] + pushes)
     if not create:
@@ -209,6 +219,43 @@ def bench_deploy(slipway, aws, ecs_cli, url, work, envs, env, runs):
     return n, results, peers, statistics.median(noticed), max(noticed)
 
 
+def bench_apply(slipway, url, work, envs, env, runs):
+    """Deploy and apply of the same change, alternately, with the lock; medians."""
+    n = 20
+    control(url, "/_slipway/reset", {})
+    tags = [f"v{i}" for i in range(1, 2 * runs + 3)]
+    name, outputs, _, _ = stage(slipway, envs, work, url, n, push=tags, create=False, lock=True)
+    control(url, "/_slipway/config", {"rollout_seconds": 0, "task_seconds": 0})
+    slipway_deploy(slipway, envs, name, outputs, "v1", env)
+    plan = os.path.join(work, "apply-plan.json")
+    deploys, applies, acquire, release = [], [], [], []
+    for i in range(runs):
+        wall, _ = slipway_deploy(slipway, envs, name, outputs, tags[1 + 2 * i], env)
+        deploys.append(wall)
+        run([slipway, "--envs-dir", envs, "plan", "--env", name, "--image-tag", tags[2 + 2 * i], "--no-terraform",
+             "--tf-outputs", outputs, "--out", plan], env=env)
+        t = time.perf_counter()
+        r = run([slipway, "--envs-dir", envs, "--format", "json", "apply", "--env", name, "--plan", plan,
+                 "--tf-outputs", outputs, "--no-smoke"], env=env, check=False)
+        applies.append(time.perf_counter() - t)
+        if r.returncode != 0:
+            raise SystemExit(f"apply: exit {r.returncode}: {r.stderr[-3000:]}")
+        report = json.loads(r.stdout)
+        acquire.append(report["lock"]["acquired_in_ms"])
+        release.append(report["lock"]["released_in_ms"])
+    med = statistics.median
+    return n, med(deploys), med(applies), (med(acquire), max(acquire)), (med(release), max(release))
+
+
+def print_apply(result, runs):
+    if result:
+        n, deploy, apply, (acq, acq_max), (rel, rel_max) = result
+        print(f"\nslipway apply vs deploy of the same change, {n} services, instant rollouts (median of {runs} runs)")
+        print(f"  deploy {deploy * 1000:.0f} ms, apply {apply * 1000:.0f} ms: apply adds {(apply - deploy) * 1000:.0f} ms "
+              "(its gates: plan file and fingerprint, env files, HEAD, live state read twice)")
+        print(f"  lock acquire: median {acq:.1f} ms (max {acq_max:.1f}); release: median {rel:.1f} ms (max {rel_max:.1f})")
+
+
 def print_diff(rows, runs):
     if rows:
         print("\nslipway diff on the emulator (release build; median/min of "
@@ -246,7 +293,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="1,10,50,200")
     ap.add_argument("--ecs-deploy", default=".venv-peers/bin/ecs")
-    ap.add_argument("--only", choices=["diff", "deploy"], default=None)
+    ap.add_argument("--only", choices=["diff", "deploy", "apply"], default=None)
     args = ap.parse_args()
     slipway = os.path.abspath(args.slipway)
     env = dict(os.environ, **CREDS)
@@ -258,7 +305,7 @@ def main():
         with tempfile.TemporaryDirectory() as work:
             envs = os.path.join(work, "envs")
             os.makedirs(envs)
-            sizes = [] if args.only == "deploy" else [int(x) for x in args.sizes.split(",")]
+            sizes = [int(x) for x in args.sizes.split(",")] if args.only in (None, "diff") else []
             for n in sizes:
                 control(url, "/_slipway/reset", {})
                 name, outputs, services, cluster = stage(slipway, envs, work, url, n)
@@ -281,10 +328,14 @@ def main():
                 rows.append((n, statistics.median(samples), min(samples), total, budget, calls, peer))
             print_diff(rows, args.runs)
             deploy = None
-            if args.only != "diff":
+            if args.only in (None, "deploy"):
                 deploy = bench_deploy(slipway, os.path.abspath(args.aws), os.path.abspath(args.ecs_deploy), url, work, envs,
                                       env, args.runs)
             print_deploy(deploy, args.runs)
+            applied = None
+            if args.only in (None, "apply"):
+                applied = bench_apply(slipway, url, work, envs, env, args.runs)
+            print_apply(applied, args.runs)
     finally:
         proc.terminate()
 

@@ -162,6 +162,53 @@ impl Applied {
         serde_json::from_slice(&std::fs::read(self.plan_path()).unwrap()).unwrap()
     }
 
+    /// `slipway plan --no-terraform` of `tag` (the ECS half only, outputs from seed.py).
+    pub fn plan_ecs(&self, tag: &str) {
+        let out = self
+            .slipway()
+            .args([
+                "plan",
+                "--env",
+                "staging",
+                "--image-tag",
+                tag,
+                "--no-terraform",
+            ])
+            .arg("--tf-outputs")
+            .arg(&self.stage.outputs)
+            .arg("--out")
+            .arg(self.plan_path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "plan: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `slipway apply` of an ECS-only plan, in the background.
+    pub fn apply_in_background(&self) -> std::process::Child {
+        self.stage
+            .slipway_process()
+            .args([
+                "--format",
+                "json",
+                "apply",
+                "--env",
+                "staging",
+                "--no-smoke",
+            ])
+            .arg("--plan")
+            .arg(self.plan_path())
+            .arg("--tf-outputs")
+            .arg(&self.stage.outputs)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// `slipway apply` of `plan` with `env` and `extra` flags: (exit code, JSON report, stderr).
     pub fn apply(
         &self,

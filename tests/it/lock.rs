@@ -61,48 +61,8 @@ fn refusal_rule(r: &Value) -> &str {
 async fn two_applies_started_together_exactly_one_proceeds() {
     let a = Applied::up(OPEN, &["v1"], None).await;
     rollout_seconds(&a.stage, 2.0).await;
-    let out = a
-        .slipway()
-        .args([
-            "plan",
-            "--env",
-            "staging",
-            "--image-tag",
-            "v1",
-            "--no-terraform",
-        ])
-        .arg("--tf-outputs")
-        .arg(&a.stage.outputs)
-        .arg("--out")
-        .arg(a.plan_path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let spawn = || {
-        a.stage
-            .slipway_process()
-            .args([
-                "--format",
-                "json",
-                "apply",
-                "--env",
-                "staging",
-                "--no-smoke",
-            ])
-            .arg("--plan")
-            .arg(a.plan_path())
-            .arg("--tf-outputs")
-            .arg(&a.stage.outputs)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (first, second) = (spawn(), spawn());
+    a.plan_ecs("v1");
+    let (first, second) = (a.apply_in_background(), a.apply_in_background());
     let mut results: Vec<(Option<i32>, Value, String)> = [first, second]
         .into_iter()
         .map(|c| {
@@ -198,27 +158,7 @@ async fn unlock_releases_and_deploy_and_apply_exclude_each_other() {
     let stage = &a.stage;
     let (code, _, err) = stage.deploy("v1", &["--no-smoke"]);
     assert_eq!(code, 0, "{err}");
-    let out = a
-        .slipway()
-        .args([
-            "plan",
-            "--env",
-            "staging",
-            "--image-tag",
-            "v2",
-            "--no-terraform",
-        ])
-        .arg("--tf-outputs")
-        .arg(&stage.outputs)
-        .arg("--out")
-        .arg(a.plan_path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    a.plan_ecs("v2");
 
     // A deploy holds the lock and runs its migration (no service has moved yet, so the plan is
     // not stale): the apply is refused by the lock.
@@ -286,46 +226,9 @@ async fn unlock_releases_and_deploy_and_apply_exclude_each_other() {
     stage.fast().await;
     let (code, _, err) = stage.deploy("v1", &["--no-smoke"]);
     assert_eq!(code, 0, "{err}");
-    let out = a
-        .slipway()
-        .args([
-            "plan",
-            "--env",
-            "staging",
-            "--image-tag",
-            "v2",
-            "--no-terraform",
-        ])
-        .arg("--tf-outputs")
-        .arg(&stage.outputs)
-        .arg("--out")
-        .arg(a.plan_path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    a.plan_ecs("v2");
     rollout_seconds(stage, 3.0).await;
-    let applying = stage
-        .slipway_process()
-        .args([
-            "--format",
-            "json",
-            "apply",
-            "--env",
-            "staging",
-            "--no-smoke",
-        ])
-        .arg("--plan")
-        .arg(a.plan_path())
-        .arg("--tf-outputs")
-        .arg(&stage.outputs)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let applying = a.apply_in_background();
     until_rolling(stage).await;
     let (code, r, _) = stage.deploy("v1", &["--no-smoke"]);
     assert_eq!((code, refusal_rule(&r)), (3, "lock-held"), "{r:#}");
