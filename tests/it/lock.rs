@@ -135,12 +135,12 @@ async fn the_heartbeat_keeps_a_long_rollouts_lock() {
     stage.fast().await;
     let (code, _, err) = stage.deploy("v1", &["--no-smoke"]);
     assert_eq!(code, 0, "{err}");
-    // A one-second lease, a four-second rollout: without renewals the lease would end three
-    // times over.
-    rollout_seconds(&stage, 4.0).await;
-    let holder = deploy_in_background(&stage, "v2", "1s");
+    // A two-second lease, a seven-second rollout: without renewals the lease would have ended
+    // twice over when the second run asks.
+    rollout_seconds(&stage, 7.0).await;
+    let holder = deploy_in_background(&stage, "v2", "2s");
     until_rolling(&stage).await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     let (code, r, _) = stage.deploy("v2", &["--no-smoke"]);
     assert_eq!((code, refusal_rule(&r)), (3, "lock-held"), "{r:#}");
     let (code, out, err) = holder.wait_with_output_timeout();
