@@ -67,6 +67,28 @@ pub enum Command {
     Migrate(MigrateCommand),
     /// Force-release an environment's lock (say why); prints whose lock it was
     Unlock(UnlockArgs),
+    /// The services a change since REF touches, per environment (a job matrix with --format json)
+    Changed(ChangedArgs),
+    /// The version the git tags give HEAD: 1.4.2, or 1.4.2+3.gabc1234 three commits later
+    Version(VersionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ChangedArgs {
+    /// Compare with this commit, branch or tag (its merge base with HEAD, as a pull request)
+    #[arg(long, value_name = "REF")]
+    pub base: String,
+
+    /// Only these environments (repeatable); all by default
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    /// Use this environment's deploy.tag_prefix (default: tags named v<semver>)
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
 }
 
 fn fingerprint(s: &str) -> Result<String, String> {
@@ -155,8 +177,16 @@ fn duration(s: &str) -> Result<std::time::Duration, String> {
 #[derive(Args, Debug, Clone)]
 pub struct RolloutArgs {
     /// Only these services (repeatable); all by default
-    #[arg(long = "service", value_name = "NAME")]
+    #[arg(
+        long = "service",
+        value_name = "NAME",
+        conflicts_with = "changed_since"
+    )]
     pub services: Vec<String>,
+
+    /// Only the services changed since REF (`slipway changed`); none changed: nothing to do
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
 
     #[command(flatten)]
     pub opts: RolloutOpts,
@@ -380,6 +410,10 @@ pub struct PlanArgs {
     /// Plan the ECS half only (Terraform outputs still come from --tf-outputs or state)
     #[arg(long)]
     pub no_terraform: bool,
+
+    /// The ECS half covers only the services changed since REF (`slipway changed`)
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
 
     /// `-backend-config` for `terraform init` (repeatable: a file or key=value)
     #[arg(long, value_name = "CONFIG")]

@@ -18,13 +18,7 @@ use crate::render::ecs::{ServiceSettings, TaskDefinition};
 
 /// Tags slipway writes on each revision it registers: they differ on every deploy by design and
 /// are not configuration.
-pub const REVISION_TAGS: &[&str] = &[
-    "slipway:git-sha",
-    "slipway:image-tag",
-    "slipway:deployer",
-    "slipway:deployed-at",
-    "slipway:healthy",
-];
+pub const REVISION_TAGS: &[&str] = crate::naming::revision_tag::ALL;
 
 /// What a plan will do to one service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 //! benchmarks drive exactly the code users run.
 
 pub mod aws;
+pub mod changed;
 pub mod cli;
 pub mod commands;
 pub mod diag;

@@ -133,12 +133,11 @@ pub struct LiveDigests {
     pub services: BTreeMap<String, String>,
 }
 
-/// The live state of `env`'s services (and of the orphans in its cluster), digested: what a
+/// The live state of the services `names` (and of the orphans in the cluster), digested: what a
 /// plan records and what `apply` reads again to tell whether anything moved since.
-pub fn digests(env: &Environment, live: &Live) -> LiveDigests {
+pub fn digests(names: &[String], live: &Live) -> LiveDigests {
     let mut input: BTreeMap<String, Option<Value>> = BTreeMap::new();
-    for svc in &env.services {
-        let name = &svc.name.v;
+    for name in names {
         let value = live.services.get(name).and_then(|s| {
             let (arn, td) = live.task_definition_of(name)?;
             Some(serde_json::json!({
@@ -228,6 +227,12 @@ pub fn compare(env: &Environment, rendered: Ecs, live: &Live) -> EcsPlan {
     EcsPlan {
         rendered,
         diffs,
-        live: digests(env, live),
+        live: digests(
+            &env.services
+                .iter()
+                .map(|s| s.name.v.clone())
+                .collect::<Vec<_>>(),
+            live,
+        ),
     }
 }

@@ -31,6 +31,8 @@ fn main() -> ExitCode {
             runtime().block_on(commands::migrate::run(&s, args, &p))
         }
         Command::Unlock(args) => runtime().block_on(commands::unlock::run(&s, args, &p)),
+        Command::Changed(args) => commands::changed::run(&s, args, &p),
+        Command::Version(args) => commands::version::run(&s, args, &p),
     };
     exit.into()
 }

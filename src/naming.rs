@@ -102,6 +102,24 @@ pub fn revision_number(arn: &str) -> Option<i32> {
     arn.rsplit(':').next()?.parse().ok()
 }
 
+/// The tags slipway writes on each task definition revision it registers: who deployed which
+/// commit, image and version, when, and which revisions proved healthy (rollback targets).
+pub mod revision_tag {
+    pub const GIT_SHA: &str = "slipway:git-sha";
+    pub const IMAGE_TAG: &str = "slipway:image-tag";
+    pub const DEPLOYER: &str = "slipway:deployer";
+    pub const DEPLOYED_AT: &str = "slipway:deployed-at";
+    /// The version the git tags gave the commit (`1.4.2+3.gabc1234`).
+    pub const VERSION: &str = "slipway:version";
+    /// Set when a deploy of the revision succeeded (smoke checks included). Its value names the
+    /// revision itself (`family:revision`) and when, so that a tag copied onto another revision
+    /// with the rest of a task definition does not make that one a rollback target.
+    pub const HEALTHY: &str = "slipway:healthy";
+
+    /// All of them: they differ on every deploy by design and are not configuration.
+    pub const ALL: &[&str] = &[GIT_SHA, IMAGE_TAG, DEPLOYER, DEPLOYED_AT, VERSION, HEALTHY];
+}
+
 /// Why `name` is not a valid S3 general purpose bucket name, if it is not (AWS's naming rules).
 pub fn bucket_name_problem(name: &str) -> Option<&'static str> {
     let len = name.len();

@@ -166,7 +166,8 @@ pub async fn run(s: &Settings, args: &ApplyArgs, p: &Printer) -> Exit {
         .rendered
         .clone()
         .with_revision_tags(&history::revision_tags(
-            plan.git.as_ref().map(|g| g.sha.as_str()),
+            // HEAD is the plan's commit (the head gate): its git facts are the plan's.
+            super::git_for(s, &env.name).as_ref(),
             plan.image_tag.as_deref(),
             &s.deployer,
         ));
@@ -324,9 +325,15 @@ async fn live_unmoved(
     env: &crate::env::model::Environment,
     clients: &crate::aws::Clients,
 ) -> Result<Passed, Stop> {
-    let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
-    let live = crate::live::fetch(&clients.ecs, &env.cluster.v, &names).await?;
-    let now = crate::live::digests(env, &live);
+    // The services the plan covers (all, or those changed since a base: `--changed-since`).
+    let all: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
+    let names: Vec<String> = all
+        .iter()
+        .filter(|n| plan.ecs.rendered.task_definitions.contains_key(*n))
+        .cloned()
+        .collect();
+    let live = crate::live::fetch(&clients.ecs, &env.cluster.v, &all).await?;
+    let now = crate::live::digests(&names, &live);
     Ok(stale::live(
         &plan.ecs.live_digest,
         &now.digest,

@@ -24,9 +24,10 @@ pub async fn run(s: &Settings, args: &DeployArgs, p: &Printer) -> Exit {
         Ok(r) => r,
         Err(code) => return code,
     };
-    if let Err(e) = super::select_services(&mut ready.loaded.envs[0], &args.rollout.services) {
-        p.error(e);
-        return Exit::Error;
+    match super::narrow(s, &mut ready.loaded.envs[0], &args.rollout, p) {
+        Ok(true) => {}
+        Ok(false) => return Exit::Ok,
+        Err(code) => return code,
     }
     let env = ready.env();
     let clients = super::clients(s, env, &args.aws).await;
@@ -99,7 +100,7 @@ pub async fn render_and_verify(
     let inputs = render::Inputs {
         image_tag: Some(image_tag.to_string()),
         revision_tags: history::revision_tags(
-            s.git.as_ref().map(|g| g.sha.as_str()),
+            super::git_for(s, &env.name).as_ref(),
             Some(image_tag),
             &s.deployer,
         ),

@@ -30,7 +30,7 @@ pub async fn run(s: &Settings, args: &MigrateArgs, p: &Printer) -> Exit {
         image_tag: c.image_tag.clone(),
         live_image_tags: c.live.image_tags(),
         revision_tags: history::revision_tags(
-            s.git.as_ref().map(|g| g.sha.as_str()),
+            super::git_for(s, &env.name).as_ref(),
             c.image_tag.as_deref(),
             &s.deployer,
         ),

@@ -2,6 +2,7 @@
 //! that owns each step, print, return an exit code.
 
 pub mod apply;
+pub mod changed;
 pub mod comment;
 pub mod deploy;
 pub mod diff;
@@ -14,6 +15,7 @@ pub mod status;
 pub mod tf_summary;
 pub mod unlock;
 pub mod validate;
+pub mod version;
 
 use crate::cli::TfOutputsArgs;
 use crate::env::{GitVars, Scope};
@@ -60,6 +62,17 @@ pub fn known_env(
         p.error(e);
         crate::exit::Exit::Error
     })
+}
+
+/// The git facts an environment's expressions see: HEAD, and `git.version` from the tags with
+/// the environment's `deploy.tag_prefix`.
+pub fn git_for(s: &Settings, env: &str) -> Option<GitVars> {
+    let mut git = s.git.clone()?;
+    let prefix = crate::env::tag_prefix(&s.envs_dir, env);
+    git.version = crate::git::version(&s.envs_dir, &prefix)
+        .ok()
+        .map(|v| v.to_string());
+    Some(git)
 }
 
 /// The evaluation scope shared by the commands. `git` is read once by the caller, not per
@@ -217,6 +230,35 @@ pub async fn compared(
         live,
         image_tag: tag,
     })
+}
+
+/// Narrows the environment to `--service`, or to the services changed since `--changed-since`.
+/// Returns false when a change selection left nothing (there is nothing to do).
+pub fn narrow(
+    s: &Settings,
+    env: &mut crate::env::model::Environment,
+    args: &crate::cli::RolloutArgs,
+    p: &crate::output::Printer,
+) -> Result<bool, crate::exit::Exit> {
+    let err = |e: String| {
+        p.error(e);
+        crate::exit::Exit::Error
+    };
+    let Some(base) = &args.changed_since else {
+        select_services(env, &args.services).map_err(err)?;
+        return Ok(true);
+    };
+    let changed = changed::services_of(s, base, &env.name).map_err(err)?;
+    if changed.is_empty() {
+        p.note(format!(
+            "nothing \"{}\" declares changed since {base}: nothing to do",
+            env.name
+        ));
+        return Ok(false);
+    }
+    p.note(format!("changed since {base}: {}", changed.join(", ")));
+    env.services.retain(|svc| changed.contains(&svc.name.v));
+    Ok(true)
 }
 
 /// Keeps only the named services (all when `names` is empty); an unknown name is an error.

@@ -45,6 +45,29 @@ pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) ->
         Ok(c) => c,
         Err(code) => return code,
     };
+    let mut c = c;
+    if let Some(base) = &args.changed_since {
+        // The ECS half covers the changed services only; Terraform's half is planned whole.
+        match super::changed::services_of(s, base, &args.env) {
+            Ok(changed) => {
+                p.note(format!(
+                    "changed since {base}: {}",
+                    if changed.is_empty() {
+                        "no service".to_string()
+                    } else {
+                        changed.join(", ")
+                    }
+                ));
+                c.ready.loaded.envs[0]
+                    .services
+                    .retain(|svc| changed.contains(&svc.name.v));
+            }
+            Err(e) => {
+                p.error(e);
+                return Exit::Error;
+            }
+        }
+    }
     let ready = &c.ready;
     let env = ready.env();
     let out = args

@@ -33,9 +33,10 @@ pub async fn run(s: &Settings, args: &PromoteArgs, p: &Printer) -> Exit {
         Ok(r) => r,
         Err(code) => return code,
     };
-    if let Err(e) = super::select_services(&mut target.loaded.envs[0], &args.rollout.services) {
-        p.error(e);
-        return Exit::Error;
+    match super::narrow(s, &mut target.loaded.envs[0], &args.rollout, p) {
+        Ok(true) => {}
+        Ok(false) => return Exit::Ok,
+        Err(code) => return code,
     }
     let render_with = |ready: &super::Ready, tag: &str| {
         render::render_ecs(

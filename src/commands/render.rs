@@ -28,11 +28,12 @@ pub async fn run(s: &Settings, args: &RenderArgs, p: &Printer) -> Exit {
     } else {
         None
     };
+    let git = super::git_for(s, &args.env);
     let scope = super::scope(
         &args.env,
         outputs.as_ref(),
         args.image_tag.as_deref(),
-        s.git.as_ref(),
+        git.as_ref(),
         !needs_outputs,
     );
     let loaded = match crate::env::load(&s.envs_dir, std::slice::from_ref(&args.env), &|_| {

@@ -29,7 +29,13 @@ pub fn run(s: &crate::settings::Settings, args: &ValidateArgs, p: &Printer) -> E
         None => None,
     };
     let loaded = match crate::env::load(&s.envs_dir, &args.envs, &|name| {
-        super::scope(name, outputs.as_ref(), None, s.git.as_ref(), true)
+        super::scope(
+            name,
+            outputs.as_ref(),
+            None,
+            super::git_for(s, name).as_ref(),
+            true,
+        )
     }) {
         Ok(l) => l,
         Err(e) => {

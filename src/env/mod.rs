@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Diagnostic, Severity, Sink, SourceMap};
 
 pub use model::Environment;
-pub use tree::{GitVars, Scope};
+pub use tree::{block_lines, GitVars, Scope};
 
 pub const SHARED_FILE: &str = "_shared.hcl";
 
@@ -38,6 +38,18 @@ pub fn discover(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     }
     found.sort();
     Ok(found)
+}
+
+/// The prefix of the git tags that version environment `name` (`deploy.tag_prefix`: the
+/// environment file's, else the shared file's, else `v`), read before evaluation.
+pub fn tag_prefix(dir: &Path, name: &str) -> String {
+    [format!("{name}.hcl"), SHARED_FILE.to_string()]
+        .iter()
+        .find_map(|f| {
+            let text = std::fs::read_to_string(dir.join(f)).ok()?;
+            tree::literal_in_block(&text, "deploy", "tag_prefix")
+        })
+        .unwrap_or_else(|| "v".to_string())
 }
 
 /// Checks that `name` is an environment of `dir`, before anything is run for it.

@@ -47,6 +47,8 @@ pub struct DeploySettings {
     /// The S3 bucket (in the environment's account) holding the environment's lock,
     /// `slipway/locks/<env>.json`; without it, gated commands run unlocked, with a warning.
     pub lock_bucket: Option<Sp<String>>,
+    /// The prefix of the git tags that version this environment (`git.version`), default `v`.
+    pub tag_prefix: String,
 }
 
 #[derive(Clone, Debug)]

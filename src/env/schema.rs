@@ -117,12 +117,16 @@ fn deploy_settings(block: Option<&Block>, sink: &Sink) -> DeploySettings {
             parallelism: 4,
             block_on_severity: None,
             lock_bucket: None,
+            tag_prefix: "v".to_string(),
         };
     };
     let r = Reader::for_block(b, sink);
     let parallelism = r.int("parallelism", 1, 50).map_or(4, |p| p.v);
     let block_on_severity = r.string("block_on_severity");
     let lock_bucket = r.string("lock_bucket");
+    let tag_prefix = r
+        .string("tag_prefix")
+        .map_or_else(|| "v".to_string(), |p| p.v);
     if let Some(s) = &block_on_severity {
         if !SEVERITIES.contains(&s.v.as_str()) {
             r.invalid(
@@ -137,6 +141,7 @@ fn deploy_settings(block: Option<&Block>, sink: &Sink) -> DeploySettings {
         parallelism,
         block_on_severity,
         lock_bucket,
+        tag_prefix,
     }
 }
 

@@ -103,6 +103,8 @@ pub struct GitVars {
     pub sha: String,
     pub short_sha: String,
     pub branch: Option<String>,
+    /// `git.version`: the version the tags give HEAD (see [`crate::git::version`]).
+    pub version: Option<String>,
 }
 
 pub const ROOTS: &[&str] = &["tf", "image_tag", "git", "env"];
@@ -134,6 +136,12 @@ impl Scope {
             obj.insert(
                 "branch".to_string(),
                 git.branch
+                    .clone()
+                    .map_or(hcl::Value::Null, hcl::Value::from),
+            );
+            obj.insert(
+                "version".to_string(),
+                git.version
                     .clone()
                     .map_or(hcl::Value::Null, hcl::Value::from),
             );
@@ -171,6 +179,53 @@ fn json_to_hcl(v: &serde_json::Value) -> hcl::Value {
             hcl::Value::Object(o.iter().map(|(k, v)| (k.clone(), json_to_hcl(v))).collect())
         }
     }
+}
+
+/// A literal string attribute `key` of the top-level `block` (no label) in `text`, read without
+/// evaluating anything: settings that evaluation itself depends on (`deploy.tag_prefix`, which
+/// `git.version` is computed with).
+pub fn literal_in_block(text: &str, block: &str, key: &str) -> Option<String> {
+    let body = hcl_edit::parser::parse_body(text).ok()?;
+    let found = body.iter().find_map(|s| match s {
+        Structure::Block(b) if b.ident.as_str() == block && b.labels.is_empty() => {
+            b.body.iter().find_map(|s| match s {
+                Structure::Attribute(a) if a.key.as_str() == key => match &a.value {
+                    Expression::String(s) => Some(s.value().to_string()),
+                    _ => None,
+                },
+                _ => None,
+            })
+        }
+        _ => None,
+    });
+    found
+}
+
+/// The line range (1-based, inclusive) of each top-level `ident "<label>" { … }` block in
+/// `text`, e.g. every `service` block; None when the text does not parse.
+pub fn block_lines(text: &str, ident: &str) -> Option<Vec<(String, u32, u32)>> {
+    use hcl_edit::Span;
+    let body = hcl_edit::parser::parse_body(text).ok()?;
+    let line_of = |offset: usize| 1 + text[..offset.min(text.len())].matches('\n').count() as u32;
+    let found = body
+        .iter()
+        .filter_map(|s| match s {
+            Structure::Block(b) if b.ident.as_str() == ident => {
+                let label = b.labels.first().map(|l| match l {
+                    BlockLabel::String(s) => s.value().to_string(),
+                    BlockLabel::Ident(i) => i.as_str().to_string(),
+                })?;
+                let span = b.span()?;
+                Some((
+                    label,
+                    line_of(span.start),
+                    line_of(span.end.saturating_sub(1)),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    Some(found)
 }
 
 /// Parses and lowers one file. Syntax errors are reported and yield `None`.
@@ -363,7 +418,7 @@ impl Lower<'_> {
                         .label("not defined");
                 d = d.help(match did_you_mean(&r.root, ROOTS.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`? Variables: tf, image_tag, git, env"),
-                    None => "expressions may use tf.<output>, image_tag, git.sha, git.short_sha, git.branch and env.name; quote plain strings".to_string(),
+                    None => "expressions may use tf.<output>, image_tag, git.sha, git.short_sha, git.branch, git.version and env.name; quote plain strings".to_string(),
                 });
                 self.sink.push(d);
                 failed = true;

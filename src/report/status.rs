@@ -12,6 +12,7 @@ pub fn table(rows: &[Row]) -> String {
         "service",
         "image tag",
         "commit",
+        "version",
         "revision",
         "tasks",
         "rollout",
@@ -27,6 +28,7 @@ pub fn table(rows: &[Row]) -> String {
             r.git_sha
                 .as_deref()
                 .map_or_else(dash, |s| s[..s.len().min(7)].to_string()),
+            r.version.clone().unwrap_or_else(dash),
             r.revision.clone().unwrap_or_else(|| r.state.clone()),
             match (r.running, r.desired) {
                 (Some(a), Some(b)) => format!("{a}/{b}"),

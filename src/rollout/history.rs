@@ -6,27 +6,25 @@ use std::collections::BTreeMap;
 use crate::aws::ecs;
 use crate::aws::AwsError;
 
-pub const GIT_SHA: &str = "slipway:git-sha";
-pub const IMAGE_TAG: &str = "slipway:image-tag";
-pub const DEPLOYER: &str = "slipway:deployer";
-pub const DEPLOYED_AT: &str = "slipway:deployed-at";
-/// Set when a deploy of the revision succeeded (smoke checks included); value: the revision
-/// itself (`family:revision`) and when, so that a tag copied onto another revision with the
-/// rest of a task definition does not make that one a rollback target.
-pub const HEALTHY: &str = "slipway:healthy";
+pub use crate::naming::revision_tag::{
+    DEPLOYED_AT, DEPLOYER, GIT_SHA, HEALTHY, IMAGE_TAG, VERSION,
+};
 
 /// How far back rollback and status look for a healthy revision.
 const LOOKBACK: usize = 50;
 
 /// The tags a new revision carries.
 pub fn revision_tags(
-    git_sha: Option<&str>,
+    git: Option<&crate::env::GitVars>,
     image_tag: Option<&str>,
     deployer: &str,
 ) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
-    if let Some(sha) = git_sha {
-        tags.insert(GIT_SHA.to_string(), sha.to_string());
+    if let Some(g) = git {
+        tags.insert(GIT_SHA.to_string(), g.sha.clone());
+        if let Some(v) = &g.version {
+            tags.insert(VERSION.to_string(), v.clone());
+        }
     }
     if let Some(tag) = image_tag {
         tags.insert(IMAGE_TAG.to_string(), tag.to_string());

@@ -1,0 +1,124 @@
+//! `slipway changed`: the services a change since a base touches (their `paths`, or their
+//! blocks in the environment files), per environment, as text or as a job matrix. `plan` and
+//! `deploy` use the same selection for `--changed-since`.
+
+use serde_json::json;
+
+use crate::changed::{self, EnvPaths, Selection};
+use crate::cli::{ChangedArgs, Format};
+use crate::exit::Exit;
+use crate::git::Changes;
+use crate::output::Printer;
+use crate::settings::Settings;
+
+/// What changed since `base`, and the services of `envs` (all when empty) it selects.
+pub fn selection(
+    s: &Settings,
+    base: &str,
+    envs: &[String],
+) -> Result<(Changes, Selection), String> {
+    let changes = crate::git::changes(&s.envs_dir, base).map_err(|e| e.to_string())?;
+    let envs_dir =
+        std::fs::canonicalize(&s.envs_dir).map_err(|e| format!("{}: {e}", s.envs_dir.display()))?;
+    let root = std::fs::canonicalize(&changes.root).unwrap_or_else(|_| changes.root.clone());
+    let rel = envs_dir
+        .strip_prefix(&root)
+        .map(|p| p.to_string_lossy().into_owned())
+        .map_err(|_| {
+            format!(
+                "{} is outside the git repository {}",
+                s.envs_dir.display(),
+                root.display()
+            )
+        })?;
+    let loaded = crate::env::load(&s.envs_dir, envs, &|name| {
+        super::scope(name, None, None, s.git.as_ref(), true)
+    })
+    .map_err(|e| e.to_string())?;
+    let paths: Vec<EnvPaths> = loaded
+        .envs
+        .iter()
+        .map(|e| EnvPaths {
+            name: e.name.clone(),
+            services: e
+                .services
+                .iter()
+                .map(|svc| {
+                    (
+                        svc.name.v.clone(),
+                        svc.paths.iter().map(|p| p.v.clone()).collect(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let text_of = |c: &crate::git::FileChange| {
+        (
+            changes.head_text(&c.path),
+            changes.base_text(c.old_path.as_deref().unwrap_or(&c.path)),
+        )
+    };
+    let selected = changed::select(&changes.files, &rel, &paths, &text_of)?;
+    Ok((changes, selected))
+}
+
+/// The services of `env` changed since `base` (for `--changed-since`).
+pub fn services_of(s: &Settings, base: &str, env: &str) -> Result<Vec<String>, String> {
+    let (_, selected) = selection(s, base, &[env.to_string()])?;
+    Ok(selected
+        .get(env)
+        .map(|svcs| svcs.keys().cloned().collect())
+        .unwrap_or_default())
+}
+
+pub fn run(s: &Settings, args: &ChangedArgs, p: &Printer) -> Exit {
+    for e in &args.envs {
+        if let Err(code) = super::known_env(s, e, p) {
+            return code;
+        }
+    }
+    let (changes, selected) = match selection(s, &args.base, &args.envs) {
+        Ok(r) => r,
+        Err(e) => {
+            p.error(e);
+            return Exit::Error;
+        }
+    };
+    match p.format {
+        Format::Json => {
+            let include: Vec<_> = selected
+                .iter()
+                .map(|(env, svcs)| json!({"environment": env, "services": svcs.keys().collect::<Vec<_>>()}))
+                .collect();
+            p.json(&json!({
+                "base": changes.base,
+                "head": changes.head,
+                "files": changes.files.iter().map(|f| &f.path).collect::<Vec<_>>(),
+                "environments": selected,
+                "matrix": {"include": include},
+                "any": !selected.is_empty(),
+            }))
+        }
+        Format::Text => {
+            if selected.is_empty() {
+                p.line(format!(
+                    "{} file(s) changed since {}; none is a service's `paths` or an environment file: nothing to plan or deploy",
+                    changes.files.len(),
+                    &changes.base[..12]
+                ));
+            }
+            for (env, svcs) in &selected {
+                p.line(format!(
+                    "{env}: {}",
+                    svcs.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+                for (svc, why) in svcs {
+                    for w in why {
+                        p.line(format!("  {svc}: {w}"));
+                    }
+                }
+            }
+        }
+    }
+    Exit::Ok
+}
