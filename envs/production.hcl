@@ -11,10 +11,20 @@ tags = {
 }
 
 github {
+  # Deploys and applies reviewed plans, only in the GitHub environment "production" (its
+  # protection rules hold the job until a reviewer lets it run).
   role "deploy" {
-    environments = ["production"]
-    tags         = ["v*"]
-    permissions  = ["ecr_push", "ecs_deploy", "logs_read", "secrets_read"]
+    environments           = ["production"]
+    tags                   = ["v*"]
+    permissions            = ["ecr_push", "ecs_deploy", "logs_read", "secrets_read", "terraform_apply"]
+    terraform_state_bucket = "scr-production-terraform-state"
+  }
+  # Plans every pull request: reads everything, writes only Terraform's state lock.
+  role "plan" {
+    pull_requests          = true
+    permissions            = ["terraform_apply"]
+    managed_policy_arns    = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    terraform_state_bucket = "scr-production-terraform-state"
   }
 }
 

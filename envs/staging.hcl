@@ -10,14 +10,19 @@ tags = {
 }
 
 github {
+  # Deploys on a push to main; applies reviewed plans in the GitHub environment "staging".
   role "deploy" {
-    branches    = ["main"]
-    permissions = ["ecr_push", "ecs_deploy", "logs_read", "secrets_read"]
+    branches               = ["main"]
+    environments           = ["staging"]
+    permissions            = ["ecr_push", "ecs_deploy", "logs_read", "secrets_read", "terraform_apply"]
+    terraform_state_bucket = "scr-terraform-state"
   }
+  # Plans every pull request: reads everything, writes only Terraform's state lock.
   role "terraform" {
     pull_requests          = true
     branches               = ["main"]
     permissions            = ["terraform_apply"]
+    managed_policy_arns    = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
     terraform_state_bucket = "scr-terraform-state"
     terraform_lock_table   = "scr-terraform-locks"
   }

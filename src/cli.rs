@@ -71,6 +71,23 @@ pub enum Command {
     Changed(ChangedArgs),
     /// The version the git tags give HEAD: 1.4.2, or 1.4.2+3.gabc1234 three commits later
     Version(VersionArgs),
+    /// Write the GitHub Actions workflows the environment files imply (plan, apply, deploy, ...)
+    Workflows(WorkflowsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct WorkflowsArgs {
+    /// Where the workflows go
+    #[arg(long, value_name = "DIR", default_value = ".github/workflows")]
+    pub out: PathBuf,
+
+    /// Write nothing: exit 1 when the files in --out differ from what would be generated
+    #[arg(long)]
+    pub check: bool,
+
+    /// The Terraform root the workflows run slipway with
+    #[arg(long, value_name = "DIR", default_value = "terraform")]
+    pub terraform_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -25,3 +25,4 @@ pub mod rollout;
 pub mod settings;
 pub mod suggest;
 pub mod terraform;
+pub mod workflows;

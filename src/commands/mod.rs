@@ -16,6 +16,7 @@ pub mod tf_summary;
 pub mod unlock;
 pub mod validate;
 pub mod version;
+pub mod workflows;
 
 use crate::cli::TfOutputsArgs;
 use crate::env::{GitVars, Scope};

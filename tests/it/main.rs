@@ -18,3 +18,4 @@ mod support;
 mod terraform;
 mod tf_plan;
 mod validate;
+mod workflows;
