@@ -84,10 +84,12 @@ pub struct LiveEntry<'a> {
 }
 
 /// Per-service knowledge normalisation needs from the environment.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Context {
     /// Autoscaling bounds: a live desired count within them is the autoscaler's, not drift.
     pub autoscaling: Option<(i64, i64)>,
+    /// The main container's name, when it is not the service's.
+    pub container: Option<String>,
 }
 
 /// Compares one service. `rendered` is None for a service that runs but is not in the file.
@@ -97,8 +99,9 @@ pub fn service(
     live: Option<LiveEntry<'_>>,
     ctx: Context,
 ) -> ServiceDiff {
-    let image_new = rendered.map(|(td, _)| main_image(td, name));
-    let image_live = live.as_ref().map(|l| main_image(l.task_definition, name));
+    let main = ctx.container.as_deref().unwrap_or(name);
+    let image_new = rendered.map(|(td, _)| main_image(td, main));
+    let image_live = live.as_ref().map(|l| main_image(l.task_definition, main));
     let live_revision = live
         .as_ref()
         .and_then(|l| crate::naming::revision_number(l.task_definition_arn));
@@ -195,13 +198,25 @@ fn to_value<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("API shapes serialise")
 }
 
+/// Tags a diff does not count: the revision tags and the environment tag slipway writes, and
+/// AWS's own (`aws:` keys are reserved: nobody can set them, e.g. `aws:cloudformation:stack-name`).
+fn bookkeeping(tag: &str) -> bool {
+    REVISION_TAGS.contains(&tag) || tag == crate::naming::ENVIRONMENT_TAG || tag.starts_with("aws:")
+}
+
 pub fn normalise_task_definition(td: &TaskDefinition) -> Value {
     let mut td = td.clone();
-    td.tags.retain(|t| !REVISION_TAGS.contains(&t.key.as_str()));
+    td.tags.retain(|t| !bookkeeping(&t.key));
     td.tags.sort();
     td.cpu = canonical_cpu(&td.cpu);
     td.memory = canonical_memory(&td.memory);
     let awsvpc = td.network_mode == "awsvpc";
+    // What Fargate runs a task definition without a runtime platform on.
+    td.runtime_platform
+        .get_or_insert_with(|| crate::render::ecs::RuntimePlatform {
+            cpu_architecture: "X86_64".to_string(),
+            operating_system_family: "LINUX".to_string(),
+        });
     td.container_definitions.sort_by(|a, b| a.name.cmp(&b.name));
     for c in &mut td.container_definitions {
         c.environment.sort();
@@ -211,19 +226,168 @@ pub fn normalise_task_definition(td: &TaskDefinition) -> Value {
             if awsvpc && p.host_port == Some(p.container_port) {
                 p.host_port = None;
             }
+            defaults(&mut p.extra, &[]);
         }
-        c.port_mappings.sort();
+        c.port_mappings.sort_by_key(|p| {
+            (
+                p.container_port,
+                p.protocol.clone(),
+                p.name.clone(),
+                Value::Object(p.extra.clone()).to_string(),
+            )
+        });
         if c.cpu == Some(0) {
             c.cpu = None;
         }
+        if let Some(l) = &mut c.log_configuration {
+            l.secret_options.sort();
+        }
+        defaults(&mut c.extra, CONTAINER_DEFAULTS);
+        sort_sets(&mut c.extra, CONTAINER_SETS);
     }
+    defaults(&mut td.extra, TASK_DEFAULTS);
+    sort_sets(&mut td.extra, TASK_SETS);
     to_value(&td)
+}
+
+/// Values that mean what leaving the field out means, by JSON pointer below a container
+/// definition (`*` for every element of a list). AWS echoes some of them on its own.
+const CONTAINER_DEFAULTS: &[(&str, Value)] = &[
+    ("/interactive", Value::Bool(false)),
+    ("/pseudoTerminal", Value::Bool(false)),
+    ("/privileged", Value::Bool(false)),
+    ("/disableNetworking", Value::Bool(false)),
+    ("/linuxParameters/initProcessEnabled", Value::Bool(false)),
+    ("/mountPoints/*/readOnly", Value::Bool(false)),
+    ("/volumesFrom/*/readOnly", Value::Bool(false)),
+];
+
+/// The same for a task definition.
+const TASK_DEFAULTS: &[(&str, Value)] = &[("/enableFaultInjection", Value::Bool(false))];
+
+/// String defaults, which cannot be `const` `Value`s.
+const STRING_DEFAULTS: &[(&str, &str)] = &[
+    ("/versionConsistency", "enabled"),
+    ("/volumes/*/efsVolumeConfiguration/rootDirectory", "/"),
+    (
+        "/volumes/*/efsVolumeConfiguration/transitEncryption",
+        "DISABLED",
+    ),
+    (
+        "/volumes/*/efsVolumeConfiguration/authorizationConfig/iam",
+        "DISABLED",
+    ),
+    ("/environmentFiles/*/type", "s3"),
+];
+
+/// Lists whose order means nothing (compared sorted), below a container definition.
+const CONTAINER_SETS: &[&str] = &[
+    "/mountPoints",
+    "/volumesFrom",
+    "/ulimits",
+    "/dependsOn",
+    "/environmentFiles",
+    "/systemControls",
+    "/extraHosts",
+    "/resourceRequirements",
+    "/linuxParameters/capabilities/add",
+    "/linuxParameters/capabilities/drop",
+];
+
+/// The same for a task definition.
+const TASK_SETS: &[&str] = &[
+    "/volumes",
+    "/placementConstraints",
+    "/inferenceAccelerators",
+];
+
+/// Removes default values (and, everywhere below, nulls and empty lists and objects: the API
+/// treats them as absent and AWS echoes several of them).
+fn defaults(extra: &mut Map<String, Value>, defaults: &[(&str, Value)]) {
+    let mut doc = Value::Object(std::mem::take(extra));
+    for (pointer, value) in defaults {
+        remove_matching(&mut doc, pointer, &|v| v == value);
+    }
+    for (pointer, value) in STRING_DEFAULTS {
+        remove_matching(&mut doc, pointer, &|v| v.as_str() == Some(value));
+    }
+    prune(&mut doc);
+    if let Value::Object(m) = doc {
+        *extra = m;
+    }
+}
+
+/// Removes the field at `pointer` (`*` matching every list element) where `matches` says so.
+fn remove_matching(doc: &mut Value, pointer: &str, matches: &dyn Fn(&Value) -> bool) {
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    fn walk(v: &mut Value, parts: &[&str], matches: &dyn Fn(&Value) -> bool) {
+        match parts {
+            [] => {}
+            ["*", rest @ ..] => {
+                if let Value::Array(items) = v {
+                    for item in items {
+                        walk(item, rest, matches);
+                    }
+                }
+            }
+            [last] => {
+                if let Value::Object(m) = v {
+                    if m.get(*last).is_some_and(matches) {
+                        m.remove(*last);
+                    }
+                }
+            }
+            [key, rest @ ..] => {
+                if let Some(next) = v.get_mut(*key) {
+                    walk(next, rest, matches);
+                }
+            }
+        }
+    }
+    walk(doc, &parts, matches);
+}
+
+/// Drops nulls and empty lists and objects, recursively.
+fn prune(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for x in m.values_mut() {
+                prune(x);
+            }
+            m.retain(|_, x| !is_empty(x));
+        }
+        Value::Array(items) => items.iter_mut().for_each(prune),
+        _ => {}
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// Sorts the lists at `pointers` by each element's JSON (objects serialise with sorted keys).
+fn sort_sets(extra: &mut Map<String, Value>, pointers: &[&str]) {
+    let mut doc = Value::Object(std::mem::take(extra));
+    for p in pointers {
+        if let Some(Value::Array(items)) = doc.pointer_mut(p) {
+            items.sort_by_cached_key(Value::to_string);
+        }
+    }
+    if let Value::Object(m) = doc {
+        *extra = m;
+    }
 }
 
 pub fn normalise_service(ss: &ServiceSettings) -> Value {
     let mut ss = ss.clone();
     ss.task_definition = crate::naming::family_of(&ss.task_definition).to_string();
-    ss.tags.retain(|t| !REVISION_TAGS.contains(&t.key.as_str()));
+    ss.tags.retain(|t| !bookkeeping(&t.key));
+    ss.capacity_provider_strategy.sort();
     ss.tags.sort();
     let vpc = &mut ss.network_configuration.awsvpc_configuration;
     vpc.subnets.sort();

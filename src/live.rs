@@ -18,13 +18,48 @@ use crate::env::model::Environment;
 use crate::render::{self, ecs::TaskDefinition, Ecs};
 use crate::terraform::Outputs;
 
+/// One service an environment file declares: its label (what everything is keyed by), its
+/// name in ECS and its main container's name (they differ for adopted services).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declared {
+    pub label: String,
+    pub ecs_name: String,
+    pub container: String,
+}
+
+/// The services `env` declares.
+pub fn declared(env: &Environment) -> Vec<Declared> {
+    env.services
+        .iter()
+        .map(|s| Declared {
+            label: s.name.v.clone(),
+            ecs_name: s.ecs_name().to_string(),
+            container: s.container().to_string(),
+        })
+        .collect()
+}
+
+/// Services whose label, ECS name and main container are all the same name.
+pub fn named(names: &[String]) -> Vec<Declared> {
+    names
+        .iter()
+        .map(|n| Declared {
+            label: n.clone(),
+            ecs_name: n.clone(),
+            container: n.clone(),
+        })
+        .collect()
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Live {
     pub cluster: String,
     /// The cluster does not exist (every service is a create).
     pub cluster_missing: bool,
-    /// Declared and orphaned services that exist, by name.
+    /// Declared services that exist, by label, and orphaned ones, by their ECS name.
     pub services: BTreeMap<String, LiveService>,
+    /// Each declared service's main container, by label.
+    pub containers: BTreeMap<String, String>,
     /// Their task definitions, by ARN, in input shape.
     pub task_definitions: BTreeMap<String, TaskDefinition>,
     /// Services in the cluster that no environment file declares.
@@ -44,10 +79,11 @@ impl Live {
             .keys()
             .filter_map(|name| {
                 let (_, td) = self.task_definition_of(name)?;
+                let main = self.containers.get(name).unwrap_or(name);
                 let c = td
                     .container_definitions
                     .iter()
-                    .find(|c| &c.name == name)
+                    .find(|c| &c.name == main)
                     .or_else(|| td.container_definitions.first())?;
                 let tag = image_tag(&c.image)?;
                 Some((name.clone(), tag.to_string()))
@@ -63,16 +99,23 @@ pub fn image_tag(image: &str) -> Option<&str> {
     (!image.contains('@')).then_some(tag)
 }
 
-/// Reads the live state of `names` in `cluster` (and of services the file does not declare).
+/// Reads the live state of the `declared` services in `cluster` (and of services the file does
+/// not declare).
 pub async fn fetch(
     client: &aws_sdk_ecs::Client,
     cluster: &str,
-    names: &[String],
+    declared: &[Declared],
 ) -> Result<Live, AwsError> {
     let mut live = Live {
         cluster: cluster.to_string(),
+        containers: declared
+            .iter()
+            .map(|d| (d.label.clone(), d.container.clone()))
+            .collect(),
         ..Default::default()
     };
+    let names: Vec<String> = declared.iter().map(|d| d.ecs_name.clone()).collect();
+    let names = names.as_slice();
     let described = match ecs::describe_services(client, cluster, names).await {
         Ok(d) => d,
         Err(e) if e.is_code("ClusterNotFoundException") => {
@@ -88,11 +131,11 @@ pub async fn fetch(
         live.cluster_missing = true;
         return Ok(live);
     }
-    let declared: BTreeSet<&String> = names.iter().collect();
+    let declared_names: BTreeSet<&String> = names.iter().collect();
     let listed = ecs::list_services(client, cluster).await?;
     live.orphans = listed
         .into_iter()
-        .filter(|n| !declared.contains(n))
+        .filter(|n| !declared_names.contains(n))
         .collect();
     let mut found = described.found;
     if !live.orphans.is_empty() {
@@ -113,7 +156,19 @@ pub async fn fetch(
         let (arn, td) = r?;
         live.task_definitions.insert(arn, td);
     }
-    live.services = found.into_iter().map(|s| (s.name.clone(), s)).collect();
+    let label_of: BTreeMap<&str, &str> = declared
+        .iter()
+        .map(|d| (d.ecs_name.as_str(), d.label.as_str()))
+        .collect();
+    live.services = found
+        .into_iter()
+        .map(|s| {
+            let key = label_of
+                .get(s.name.as_str())
+                .map_or_else(|| s.name.clone(), |l| l.to_string());
+            (key, s)
+        })
+        .collect();
     Ok(live)
 }
 
@@ -212,6 +267,7 @@ pub fn compare(env: &Environment, rendered: Ecs, live: &Live) -> EcsPlan {
             .zip(rendered.services.get(name));
         let ctx = diff::Context {
             autoscaling: svc.autoscaling.as_ref().map(|a| (a.min.v, a.max.v)),
+            container: Some(svc.container().to_string()),
         };
         let mut d = diff::service(name, rendered_pair, entry(name), ctx);
         if live.cluster_missing {

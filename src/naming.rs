@@ -104,6 +104,16 @@ pub fn revision_number(arn: &str) -> Option<i32> {
 
 /// The tags slipway writes on each task definition revision it registers: who deployed which
 /// commit, image and version, when, and which revisions proved healthy (rollback targets).
+/// The image tag of the task definition Terraform registers when it creates a service, before
+/// slipway's first deploy replaces it (the Terraform root uses `<repository>:bootstrap`).
+/// `render --only tfvars` without `--image-tag` renders `image_tag` as this, so an image such
+/// as `ghcr.io/org/api:${image_tag}` can be bootstrapped.
+pub const BOOTSTRAP_TAG: &str = "bootstrap";
+
+/// The tag slipway puts on every task definition and service it renders: which environment
+/// owns it. Bookkeeping, like the revision tags: a diff does not count it.
+pub const ENVIRONMENT_TAG: &str = "slipway:environment";
+
 pub mod revision_tag {
     pub const GIT_SHA: &str = "slipway:git-sha";
     pub const IMAGE_TAG: &str = "slipway:image-tag";
@@ -118,6 +128,35 @@ pub mod revision_tag {
 
     /// All of them: they differ on every deploy by design and are not configuration.
     pub const ALL: &[&str] = &[GIT_SHA, IMAGE_TAG, DEPLOYER, DEPLOYED_AT, VERSION, HEALTHY];
+}
+
+/// Why `name` is not a valid ECR repository name, if it is not: 2 to 256 characters of
+/// `/`-separated parts, each lowercase letters and digits joined by single `.`, `_` or `-`
+/// (ECR's pattern `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`).
+pub fn ecr_name_problem(name: &str) -> Option<&'static str> {
+    if !(2..=256).contains(&name.len()) {
+        return Some("it must be 2 to 256 characters long");
+    }
+    for part in name.split('/') {
+        if part.is_empty() {
+            return Some("a `/` must separate two non-empty parts");
+        }
+        let mut previous_separator = true;
+        for c in part.chars() {
+            let separator = matches!(c, '.' | '_' | '-');
+            if !(separator || c.is_ascii_lowercase() || c.is_ascii_digit()) {
+                return Some("only lowercase letters, digits, `/`, `.`, `_` and `-` are allowed");
+            }
+            if separator && previous_separator {
+                return Some("each part starts with a letter or digit, with one `.`, `_` or `-` between them");
+            }
+            previous_separator = separator;
+        }
+        if previous_separator {
+            return Some("each part ends with a letter or digit");
+        }
+    }
+    None
 }
 
 /// Why `name` is not a valid S3 general purpose bucket name, if it is not (AWS's naming rules).

@@ -314,6 +314,7 @@ module "service" {
   for_each = var.services
 
   name         = each.key
+  service_name = each.value.service_name
   cluster_name = local.name
   cluster_arn  = module.cluster.arn
 
@@ -344,6 +345,12 @@ module "service" {
 
   autoscaling = each.value.autoscaling
   deployment  = each.value.deployment
+
+  platform_version           = each.value.platform_version
+  propagate_tags             = each.value.propagate_tags
+  enable_ecs_managed_tags    = each.value.enable_ecs_managed_tags
+  enable_execute_command     = each.value.enable_execute_command
+  capacity_provider_strategy = each.value.capacity_provider_strategy
 
   execute_command_kms_key_arn    = aws_kms_key.logs.arn
   execute_command_log_group_name = module.cluster.execute_command_log_group_name

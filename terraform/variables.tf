@@ -98,6 +98,7 @@ variable "ecr_repositories" {
 variable "services" {
   description = "ECS services by name, with what Terraform creates for each: IAM roles, security group, log group, target group and routing rule, autoscaling, and the service itself (slipway then owns its task definition revisions and rollouts)."
   type = map(object({
+    service_name        = optional(string)
     container_name      = string
     container_port      = optional(number)
     cpu                 = number
@@ -111,6 +112,7 @@ variable "services" {
     log_group_name      = string
     secret_arns         = list(string)
     load_balancer = optional(object({
+      target_group_arn                  = optional(string)
       path_patterns                     = list(string)
       hosts                             = list(string)
       priority                          = number
@@ -129,6 +131,15 @@ variable "services" {
       circuit_breaker         = bool
       rollback                = bool
     })
+    platform_version        = optional(string, "LATEST")
+    propagate_tags          = optional(string, "SERVICE")
+    enable_ecs_managed_tags = optional(bool, true)
+    enable_execute_command  = optional(bool, false)
+    capacity_provider_strategy = optional(list(object({
+      capacity_provider = string
+      weight            = number
+      base              = number
+    })), [])
   }))
   nullable = false
 

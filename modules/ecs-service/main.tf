@@ -8,7 +8,11 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
 
   load_balanced = var.load_balancer != null
-  autoscaled    = var.autoscaling != null
+  # With an existing target group the routing is someone else's: no target group, listener rule
+  # or load balancer ingress is created here.
+  routed           = local.load_balanced && try(var.load_balancer.target_group_arn, null) == null
+  target_group_arn = local.routed ? aws_lb_target_group.this[0].arn : try(var.load_balancer.target_group_arn, null)
+  autoscaled       = var.autoscaling != null
 
   # Target group names have at most 32 characters; longer ones keep a hash to stay unique.
   full_name         = "${var.cluster_name}-${var.name}"
@@ -147,7 +151,7 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "from_alb" {
-  count = local.load_balanced ? 1 : 0
+  count = local.routed ? 1 : 0
 
   security_group_id            = aws_security_group.this.id
   description                  = "Container port ${var.container_port} from the load balancer"
@@ -160,7 +164,7 @@ resource "aws_vpc_security_group_ingress_rule" "from_alb" {
 
 # The load balancer may reach this service's tasks (traffic and health checks), and nothing else.
 resource "aws_vpc_security_group_egress_rule" "alb_to_service" {
-  count = local.load_balanced ? 1 : 0
+  count = local.routed ? 1 : 0
 
   security_group_id            = var.alb_security_group_id
   description                  = "To ${var.name} tasks on ${var.container_port}"
@@ -185,7 +189,7 @@ resource "aws_vpc_security_group_egress_rule" "outbound" {
 
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; tasks in private subnets serve plain HTTP to it.
-  count = local.load_balanced ? 1 : 0
+  count = local.routed ? 1 : 0
 
   name                 = local.target_group_name
   port                 = var.container_port
@@ -210,7 +214,7 @@ resource "aws_lb_target_group" "this" {
 }
 
 resource "aws_lb_listener_rule" "this" {
-  count = local.load_balanced ? 1 : 0
+  count = local.routed ? 1 : 0
 
   listener_arn = var.listener_arn
   priority     = var.load_balancer.priority
@@ -291,15 +295,25 @@ resource "aws_ecs_task_definition" "this" {
 }
 
 resource "aws_ecs_service" "this" {
-  name                    = var.name
+  name                    = coalesce(var.service_name, var.name)
   cluster                 = var.cluster_arn
   task_definition         = aws_ecs_task_definition.this.arn
   desired_count           = var.desired_count
-  launch_type             = "FARGATE"
-  platform_version        = "LATEST"
-  propagate_tags          = "SERVICE"
-  enable_ecs_managed_tags = true
+  launch_type             = length(var.capacity_provider_strategy) > 0 ? null : "FARGATE"
+  platform_version        = var.platform_version
+  propagate_tags          = var.propagate_tags
+  enable_ecs_managed_tags = var.enable_ecs_managed_tags
   enable_execute_command  = var.enable_execute_command
+
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity_provider_strategy
+
+    content {
+      capacity_provider = capacity_provider_strategy.value.capacity_provider
+      weight            = capacity_provider_strategy.value.weight
+      base              = capacity_provider_strategy.value.base
+    }
+  }
 
   deployment_minimum_healthy_percent = var.deployment.minimum_healthy_percent
   deployment_maximum_percent         = var.deployment.maximum_percent
@@ -320,7 +334,7 @@ resource "aws_ecs_service" "this" {
     for_each = local.load_balanced ? [1] : []
 
     content {
-      target_group_arn = aws_lb_target_group.this[0].arn
+      target_group_arn = local.target_group_arn
       container_name   = var.container_name
       container_port   = var.container_port
     }
@@ -333,7 +347,7 @@ resource "aws_ecs_service" "this" {
     ignore_changes = [task_definition, desired_count]
 
     precondition {
-      condition     = !local.load_balanced || (var.listener_arn != null && var.alb_security_group_id != null)
+      condition     = !local.routed || (var.listener_arn != null && var.alb_security_group_id != null)
       error_message = "Service \"${var.name}\" has a load_balancer: it needs listener_arn and alb_security_group_id."
     }
   }

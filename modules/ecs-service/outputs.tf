@@ -29,8 +29,8 @@ output "security_group_id" {
 }
 
 output "target_group_arn" {
-  description = "ARN of the target group, or null for a service without load_balancer."
-  value       = local.load_balanced ? aws_lb_target_group.this[0].arn : null
+  description = "ARN of the target group (the one created here, or the existing one given), or null for a service without load_balancer."
+  value       = local.target_group_arn
 }
 
 output "log_group_name" {

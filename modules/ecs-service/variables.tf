@@ -124,9 +124,16 @@ variable "egress_cidr_blocks" {
   default     = ["0.0.0.0/0"]
 }
 
+variable "service_name" {
+  description = "Name of the ECS service, when it is not `name` (a service adopted under the name it already runs with)."
+  type        = string
+  default     = null
+}
+
 variable "load_balancer" {
-  description = "Routing from the load balancer: listener rule conditions (path patterns, host names), rule priority, and the target group's health check. Null for a service without one."
+  description = "Routing from the load balancer: listener rule conditions (path patterns, host names), rule priority, and the target group's health check; or an existing target group (target_group_arn), for which nothing is created. Null for a service without one."
   type = object({
+    target_group_arn                  = optional(string)
     path_patterns                     = optional(list(string), [])
     hosts                             = optional(list(string), [])
     priority                          = number
@@ -137,12 +144,12 @@ variable "load_balancer" {
   default = null
 
   validation {
-    condition     = var.load_balancer == null || try(length(var.load_balancer.path_patterns) + length(var.load_balancer.hosts) > 0, false)
+    condition     = var.load_balancer == null || try(var.load_balancer.target_group_arn != null, false) || try(length(var.load_balancer.path_patterns) + length(var.load_balancer.hosts) > 0, false)
     error_message = "A load_balancer needs at least one path pattern or host."
   }
 
   validation {
-    condition     = var.load_balancer == null || try(var.load_balancer.priority >= 1 && var.load_balancer.priority <= 50000, false)
+    condition     = var.load_balancer == null || try(var.load_balancer.target_group_arn != null, false) || try(var.load_balancer.priority >= 1 && var.load_balancer.priority <= 50000, false)
     error_message = "A listener rule priority is between 1 and 50000."
   }
 
@@ -188,6 +195,35 @@ variable "deployment" {
     rollback                = optional(bool, true)
   })
   default = {}
+}
+
+variable "platform_version" {
+  description = "Fargate platform version."
+  type        = string
+  default     = "LATEST"
+}
+
+variable "propagate_tags" {
+  description = "Where the tasks' tags come from: SERVICE, TASK_DEFINITION or NONE."
+  type        = string
+  default     = "SERVICE"
+}
+
+variable "enable_ecs_managed_tags" {
+  description = "Whether ECS tags the tasks with the cluster and service names."
+  type        = bool
+  default     = true
+}
+
+variable "capacity_provider_strategy" {
+  description = "Capacity providers (FARGATE, FARGATE_SPOT) with weight and base, instead of the FARGATE launch type; empty for the launch type."
+  type = list(object({
+    capacity_provider = string
+    weight            = number
+    base              = number
+  }))
+  default  = []
+  nullable = false
 }
 
 variable "enable_execute_command" {

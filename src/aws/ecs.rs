@@ -20,106 +20,34 @@ pub struct Revision {
     pub revision: i32,
 }
 
-fn container_to_sdk(c: &r::ContainerDefinition) -> Result<t::ContainerDefinition, AwsError> {
-    let invalid = |e: aws_sdk_ecs::error::BuildError| {
-        AwsError::invalid(SERVICE, "RegisterTaskDefinition", e.to_string())
-    };
-    let mut b = t::ContainerDefinition::builder()
-        .name(&c.name)
-        .image(&c.image)
-        .essential(c.essential)
-        .set_cpu(c.cpu)
-        .set_memory(c.memory)
-        .set_memory_reservation(c.memory_reservation)
-        .set_entry_point((!c.entry_point.is_empty()).then(|| c.entry_point.clone()))
-        .set_command((!c.command.is_empty()).then(|| c.command.clone()))
-        .readonly_root_filesystem(c.readonly_root_filesystem);
-    for p in &c.port_mappings {
-        b = b.port_mappings(
-            t::PortMapping::builder()
-                .container_port(p.container_port)
-                .set_host_port(p.host_port)
-                .protocol(t::TransportProtocol::from(p.protocol.as_str()))
-                .set_name(p.name.clone())
-                .build(),
-        );
-    }
-    for e in &c.environment {
-        b = b.environment(
-            t::KeyValuePair::builder()
-                .name(&e.name)
-                .value(&e.value)
-                .build(),
-        );
-    }
-    for s in &c.secrets {
-        b = b.secrets(
-            t::Secret::builder()
-                .name(&s.name)
-                .value_from(&s.value_from)
-                .build()
-                .map_err(invalid)?,
-        );
-    }
-    if let Some(l) = &c.log_configuration {
-        b = b.log_configuration(
-            t::LogConfiguration::builder()
-                .log_driver(t::LogDriver::from(l.log_driver.as_str()))
-                .set_options(Some(l.options.clone().into_iter().collect()))
-                .build()
-                .map_err(invalid)?,
-        );
-    }
-    if let Some(h) = &c.health_check {
-        b = b.health_check(
-            t::HealthCheck::builder()
-                .set_command(Some(h.command.clone()))
-                .interval(h.interval)
-                .timeout(h.timeout)
-                .retries(h.retries)
-                .start_period(h.start_period)
-                .build()
-                .map_err(invalid)?,
-        );
-    }
-    Ok(b.build())
-}
-
 fn tag_to_sdk(tag: &r::Tag) -> t::Tag {
     t::Tag::builder().key(&tag.key).value(&tag.value).build()
 }
 
-/// RegisterTaskDefinition with the rendered document.
+/// RegisterTaskDefinition with the rendered document as the request body, exactly: the API's
+/// own JSON, every field in it (typed or in `extra`) sent as written. The SDK still resolves
+/// the endpoint, signs, retries and parses the answer; only its serialisation of the input is
+/// replaced, before signing, on every attempt.
 pub async fn register_task_definition(
     client: &Client,
     td: &r::TaskDefinition,
 ) -> Result<Revision, AwsError> {
-    let mut req = client
+    let body = serde_json::to_vec(td).map_err(|e| {
+        AwsError::invalid(
+            SERVICE,
+            "RegisterTaskDefinition",
+            format!("the task definition does not serialise: {e}"),
+        )
+    })?;
+    let out = client
         .register_task_definition()
         .family(&td.family)
-        .set_task_role_arn(td.task_role_arn.clone())
-        .set_execution_role_arn(td.execution_role_arn.clone())
-        .network_mode(t::NetworkMode::from(td.network_mode.as_str()))
-        .cpu(&td.cpu)
-        .memory(&td.memory);
-    for c in &td.container_definitions {
-        req = req.container_definitions(container_to_sdk(c)?);
-    }
-    for rc in &td.requires_compatibilities {
-        req = req.requires_compatibilities(t::Compatibility::from(rc.as_str()));
-    }
-    if let Some(p) = &td.runtime_platform {
-        req = req.runtime_platform(
-            t::RuntimePlatform::builder()
-                .cpu_architecture(t::CpuArchitecture::from(p.cpu_architecture.as_str()))
-                .operating_system_family(t::OsFamily::from(p.operating_system_family.as_str()))
-                .build(),
-        );
-    }
-    for tag in &td.tags {
-        req = req.tags(tag_to_sdk(tag));
-    }
-    let out = req
+        .customize()
+        .mutate_request(move |req| {
+            req.headers_mut()
+                .insert("content-length", body.len().to_string());
+            *req.body_mut() = aws_smithy_types::body::SdkBody::from(body.clone());
+        })
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(SERVICE, "RegisterTaskDefinition", e))?;
@@ -133,6 +61,61 @@ pub async fn register_task_definition(
     revision_of(td, "RegisterTaskDefinition")
 }
 
+/// Keeps the raw body of the answer to one call (after the SDK has read and parsed it), so a
+/// response can be read as the API's JSON, fields the SDK's types leave out included.
+#[derive(Clone, Debug, Default)]
+struct RawBody(std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for RawBody {
+    fn name(&self) -> &'static str {
+        "slipway::RawBody"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            *self.0.lock().expect("not poisoned") = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// What AWS adds to a task definition it describes, that no RegisterTaskDefinition takes.
+const DESCRIBED_ONLY: &[&str] = &[
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+    "deleteRequestedAt",
+];
+
+/// A described task definition (the API's JSON) in the input shape, with its tags.
+pub fn task_definition_from_json(
+    mut td: serde_json::Value,
+    tags: &[r::Tag],
+) -> Result<r::TaskDefinition, String> {
+    if let Some(o) = td.as_object_mut() {
+        for k in DESCRIBED_ONLY {
+            o.remove(*k);
+        }
+        o.remove("tags");
+    }
+    let mut td: r::TaskDefinition =
+        serde_json::from_value(td).map_err(|e| format!("not a task definition: {e}"))?;
+    let mut tags = tags.to_vec();
+    tags.sort();
+    td.tags = tags;
+    Ok(td)
+}
+
 fn revision_of(td: &t::TaskDefinition, op: &'static str) -> Result<Revision, AwsError> {
     Ok(Revision {
         arn: td
@@ -144,123 +127,46 @@ fn revision_of(td: &t::TaskDefinition, op: &'static str) -> Result<Revision, Aws
     })
 }
 
-/// DescribeTaskDefinition (with tags), converted back to the input shape.
+/// DescribeTaskDefinition (with tags), read as the API's JSON and converted to the input
+/// shape: every field AWS returns is kept, what it adds of its own (ARN, revision, status,
+/// registeredAt, ...) is dropped.
 pub async fn describe_task_definition(
     client: &Client,
     family_or_arn: &str,
 ) -> Result<(Revision, r::TaskDefinition), AwsError> {
+    let raw = RawBody::default();
     let out = client
         .describe_task_definition()
         .task_definition(family_or_arn)
         .include(t::TaskDefinitionField::Tags)
+        .customize()
+        .interceptor(raw.clone())
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeTaskDefinition", e))?;
-    let td = out.task_definition().ok_or_else(|| {
-        AwsError::invalid(
-            SERVICE,
-            "DescribeTaskDefinition",
-            "the response has no task definition",
-        )
-    })?;
+    let invalid = |why: String| AwsError::invalid(SERVICE, "DescribeTaskDefinition", why);
+    let td = out
+        .task_definition()
+        .ok_or_else(|| invalid("the response has no task definition".into()))?;
     let rev = revision_of(td, "DescribeTaskDefinition")?;
-    Ok((rev, task_definition_from_sdk(td, out.tags())))
-}
-
-pub fn task_definition_from_sdk(td: &t::TaskDefinition, tags: &[t::Tag]) -> r::TaskDefinition {
-    let mut tags: Vec<r::Tag> = tags
+    let body = raw
+        .0
+        .lock()
+        .expect("not poisoned")
+        .take()
+        .ok_or_else(|| invalid("the response body was not kept".into()))?;
+    let mut doc: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| invalid(format!("the response is not JSON: {e}")))?;
+    let tags: Vec<r::Tag> = out
+        .tags()
         .iter()
         .map(|t| r::Tag {
             key: t.key().unwrap_or_default().to_string(),
             value: t.value().unwrap_or_default().to_string(),
         })
         .collect();
-    tags.sort();
-    r::TaskDefinition {
-        family: td.family().unwrap_or_default().to_string(),
-        task_role_arn: td.task_role_arn().map(str::to_string),
-        execution_role_arn: td.execution_role_arn().map(str::to_string),
-        network_mode: td
-            .network_mode()
-            .map_or_else(String::new, |m| m.as_str().to_string()),
-        container_definitions: td
-            .container_definitions()
-            .iter()
-            .map(container_from_sdk)
-            .collect(),
-        requires_compatibilities: td
-            .requires_compatibilities()
-            .iter()
-            .map(|c| c.as_str().to_string())
-            .collect(),
-        cpu: td.cpu().unwrap_or_default().to_string(),
-        memory: td.memory().unwrap_or_default().to_string(),
-        runtime_platform: td.runtime_platform().map(|p| r::RuntimePlatform {
-            cpu_architecture: p
-                .cpu_architecture()
-                .map_or_else(String::new, |a| a.as_str().to_string()),
-            operating_system_family: p
-                .operating_system_family()
-                .map_or_else(String::new, |o| o.as_str().to_string()),
-        }),
-        tags,
-    }
-}
-
-fn container_from_sdk(c: &t::ContainerDefinition) -> r::ContainerDefinition {
-    r::ContainerDefinition {
-        name: c.name().unwrap_or_default().to_string(),
-        image: c.image().unwrap_or_default().to_string(),
-        cpu: Some(c.cpu()).filter(|&cpu| cpu != 0),
-        memory: c.memory(),
-        memory_reservation: c.memory_reservation(),
-        essential: c.essential().unwrap_or(true),
-        entry_point: c.entry_point().to_vec(),
-        command: c.command().to_vec(),
-        port_mappings: c
-            .port_mappings()
-            .iter()
-            .map(|p| r::PortMapping {
-                container_port: p.container_port().unwrap_or_default(),
-                host_port: p.host_port(),
-                protocol: p
-                    .protocol()
-                    .map_or_else(|| "tcp".to_string(), |x| x.as_str().to_string()),
-                name: p.name().map(str::to_string),
-            })
-            .collect(),
-        environment: c
-            .environment()
-            .iter()
-            .map(|e| r::KeyValue {
-                name: e.name().unwrap_or_default().to_string(),
-                value: e.value().unwrap_or_default().to_string(),
-            })
-            .collect(),
-        secrets: c
-            .secrets()
-            .iter()
-            .map(|s| r::Secret {
-                name: s.name().to_string(),
-                value_from: s.value_from().to_string(),
-            })
-            .collect(),
-        log_configuration: c.log_configuration().map(|l| r::LogConfiguration {
-            log_driver: l.log_driver().as_str().to_string(),
-            options: l
-                .options()
-                .map(|o| o.clone().into_iter().collect())
-                .unwrap_or_default(),
-        }),
-        health_check: c.health_check().map(|h| r::HealthCheck {
-            command: h.command().to_vec(),
-            interval: h.interval().unwrap_or(30),
-            timeout: h.timeout().unwrap_or(5),
-            retries: h.retries().unwrap_or(3),
-            start_period: h.start_period().unwrap_or(0),
-        }),
-        readonly_root_filesystem: c.readonly_root_filesystem().unwrap_or(false),
-    }
+    let td = task_definition_from_json(doc["taskDefinition"].take(), &tags).map_err(invalid)?;
+    Ok((rev, td))
 }
 
 fn deployment_to_sdk(d: &r::DeploymentConfiguration) -> t::DeploymentConfiguration {
@@ -289,6 +195,27 @@ fn network_to_sdk(
     Ok(t::NetworkConfiguration::builder()
         .awsvpc_configuration(awsvpc)
         .build())
+}
+
+fn capacity_providers_to_sdk(
+    items: &[r::CapacityProviderItem],
+    operation: &'static str,
+) -> Result<Option<Vec<t::CapacityProviderStrategyItem>>, AwsError> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    items
+        .iter()
+        .map(|c| {
+            t::CapacityProviderStrategyItem::builder()
+                .capacity_provider(&c.capacity_provider)
+                .weight(c.weight)
+                .base(c.base)
+                .build()
+                .map_err(|e| AwsError::invalid(SERVICE, operation, e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 fn load_balancers_to_sdk(lbs: &[r::LoadBalancer]) -> Vec<t::LoadBalancer> {
@@ -338,7 +265,13 @@ pub async fn create_service(
         .service_name(&s.service_name)
         .task_definition(task_definition_arn)
         .desired_count(s.desired_count)
-        .launch_type(t::LaunchType::from(s.launch_type.as_str()))
+        .set_launch_type(
+            (!s.launch_type.is_empty()).then(|| t::LaunchType::from(s.launch_type.as_str())),
+        )
+        .set_capacity_provider_strategy(capacity_providers_to_sdk(
+            &s.capacity_provider_strategy,
+            "CreateService",
+        )?)
         .platform_version(&s.platform_version)
         .deployment_configuration(deployment_to_sdk(&s.deployment_configuration))
         .network_configuration(network_to_sdk(
@@ -439,6 +372,15 @@ fn service_from_sdk(s: &t::Service) -> LiveService {
         launch_type: s
             .launch_type()
             .map_or_else(String::new, |l| l.as_str().to_string()),
+        capacity_provider_strategy: s
+            .capacity_provider_strategy()
+            .iter()
+            .map(|c| r::CapacityProviderItem {
+                capacity_provider: c.capacity_provider().to_string(),
+                weight: c.weight(),
+                base: c.base(),
+            })
+            .collect(),
         // AWS reports LATEST as the version it resolved to; unset means LATEST.
         platform_version: s.platform_version().unwrap_or("LATEST").to_string(),
         deployment_configuration: r::DeploymentConfiguration {
@@ -693,6 +635,11 @@ pub async fn update_service_with(
         .set_desired_count(desired_count);
     if let Some(s) = settings {
         req = req
+            .platform_version(&s.platform_version)
+            .set_capacity_provider_strategy(capacity_providers_to_sdk(
+                &s.capacity_provider_strategy,
+                "UpdateService",
+            )?)
             .deployment_configuration(deployment_to_sdk(&s.deployment_configuration))
             .network_configuration(network_to_sdk(
                 &s.network_configuration.awsvpc_configuration,

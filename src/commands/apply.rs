@@ -332,7 +332,8 @@ async fn live_unmoved(
         .filter(|n| plan.ecs.rendered.task_definitions.contains_key(*n))
         .cloned()
         .collect();
-    let live = crate::live::fetch(&clients.ecs, &env.cluster.v, &all).await?;
+    let live =
+        crate::live::fetch(&clients.ecs, &env.cluster.v, &crate::live::declared(env)).await?;
     let now = crate::live::digests(&names, &live);
     Ok(stale::live(
         &plan.ecs.live_digest,

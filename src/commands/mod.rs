@@ -292,8 +292,7 @@ pub async fn live_state(
     clients: &crate::aws::Clients,
     p: &crate::output::Printer,
 ) -> Result<crate::live::Live, crate::exit::Exit> {
-    let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
-    crate::live::fetch(&clients.ecs, &env.cluster.v, &names)
+    crate::live::fetch(&clients.ecs, &env.cluster.v, &crate::live::declared(env))
         .await
         .map_err(|e| {
             p.error(e);

@@ -29,10 +29,16 @@ pub async fn run(s: &Settings, args: &RenderArgs, p: &Printer) -> Exit {
         None
     };
     let git = super::git_for(s, &args.env);
+    // Terraform alone (no ECS artefacts): an image that takes the deploy's tag gets the tag of
+    // the task definition Terraform bootstraps the service with.
+    let image_tag = args
+        .image_tag
+        .as_deref()
+        .or((!needs_outputs).then_some(crate::naming::BOOTSTRAP_TAG));
     let scope = super::scope(
         &args.env,
         outputs.as_ref(),
-        args.image_tag.as_deref(),
+        image_tag,
         git.as_ref(),
         !needs_outputs,
     );

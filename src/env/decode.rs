@@ -321,6 +321,29 @@ impl<'a> Reader<'a> {
         blocks
     }
 
+    /// Any number of blocks of a type that takes no labels, in file order.
+    pub fn blocks(&self, ident: &'static str) -> Vec<&'a Block> {
+        self.unlabelled(ident)
+    }
+
+    /// An object of any values, as JSON (`raw = { dockerLabels = { team = "x" } }`). Keys are
+    /// kept as written; a value not known yet (a Terraform output during `validate`) is kept as
+    /// its `${...}` placeholder.
+    pub fn json_object(
+        &self,
+        key: &'static str,
+    ) -> Option<Sp<serde_json::Map<String, serde_json::Value>>> {
+        let node = self.node(key)?;
+        match to_json(node) {
+            serde_json::Value::Object(m) => Some(Sp::new(m, node.loc.clone())),
+            _ if matches!(node.val, Val::Unknown(_)) => None,
+            _ => {
+                self.wrong_type(key, "an object", node);
+                None
+            }
+        }
+    }
+
     /// At most one block of a type that takes no labels.
     pub fn block(&self, ident: &'static str) -> Option<&'a Block> {
         let blocks = self.unlabelled(ident);
@@ -340,6 +363,17 @@ impl<'a> Reader<'a> {
 
     /// Blocks of a type that takes exactly one label, checked for duplicate labels.
     pub fn labelled(&self, ident: &'static str, kind: &str) -> Vec<(Sp<String>, &'a Block)> {
+        self.labelled_with(ident, kind, "")
+    }
+
+    /// [`Reader::labelled`], with more characters allowed in labels than letters, digits, `-`
+    /// and `_` (ECR repository names take `/` and `.`).
+    pub fn labelled_with(
+        &self,
+        ident: &'static str,
+        kind: &str,
+        also: &str,
+    ) -> Vec<(Sp<String>, &'a Block)> {
         self.known_blocks.borrow_mut().push(ident);
         let mut out: Vec<(Sp<String>, &Block)> = Vec::new();
         for b in self.body.blocks.iter().filter(|b| b.ident == ident) {
@@ -378,12 +412,17 @@ impl<'a> Reader<'a> {
             if label.is_empty()
                 || !label
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c) || also.contains(c))
             {
+                let extra: Vec<String> = also.chars().map(|c| format!("`{c}`")).collect();
                 self.invalid(
                     loc,
                     format!("{kind} name \"{label}\" is not valid"),
-                    "use letters, digits, `-` and `_`",
+                    if extra.is_empty() {
+                        "use letters, digits, `-` and `_`".to_string()
+                    } else {
+                        format!("use letters, digits, `-`, `_`, {}", extra.join(", "))
+                    },
                 );
             }
             out.push((Sp::new(label.clone(), loc.clone()), b));
@@ -438,6 +477,25 @@ impl<'a> Reader<'a> {
             };
             self.sink.push(d);
         }
+    }
+}
+
+/// A located value as JSON: numbers stay numbers, unknown values become their placeholder.
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.val {
+        Val::Null => J::Null,
+        Val::Bool(b) => J::Bool(*b),
+        Val::Number(n) => serde_json::to_value(n).unwrap_or(J::Null),
+        Val::String(s) => J::String(s.clone()),
+        Val::Array(items) => J::Array(items.iter().map(to_json).collect()),
+        Val::Object(entries) => J::Object(
+            entries
+                .iter()
+                .map(|e| (e.key.clone(), to_json(&e.node)))
+                .collect(),
+        ),
+        Val::Unknown(text) => J::String(format!("${{{text}}}")),
     }
 }
 

@@ -128,6 +128,10 @@ pub struct Lifecycle {
 pub struct Service {
     pub name: Sp<String>,
     pub loc: Loc,
+    /// The ECS service's name, when it is not the block label (an adopted service).
+    pub service_name: Option<Sp<String>>,
+    /// The main container's name, when it is not the block label.
+    pub container_name: Option<Sp<String>>,
     /// Name of an ECR repository (declared in this environment or not); the image is
     /// `<repository url>:<image tag>`.
     pub repository: Option<Sp<String>>,
@@ -152,10 +156,177 @@ pub struct Service {
     pub smoke: Vec<SmokeCheck>,
     pub migration: Option<Migration>,
     pub paths: Vec<Sp<String>>,
+    /// The execution role; an empty ARN (`= null` in the file) means the task has none.
     pub execution_role_arn: Option<Sp<String>>,
+    /// The task role; an empty ARN (`= null` in the file) means the task has none.
     pub task_role_arn: Option<Sp<String>>,
     pub security_groups: Option<Vec<Sp<String>>>,
+    /// Overrides the environment's subnets for this service.
+    pub subnets: Option<Vec<Sp<String>>>,
+    /// Overrides the environment's `assign_public_ip` for this service.
+    pub assign_public_ip: Option<Sp<bool>>,
     pub enable_execute_command: bool,
+    /// The main container's settings beyond image, command, environment and secrets.
+    pub container: ContainerOpts,
+    /// Task volumes, by name.
+    pub volumes: Vec<Volume>,
+    /// Task ephemeral storage in GiB (21..200); Fargate's default of 20 when unset.
+    pub ephemeral_storage: Option<Sp<i64>>,
+    /// The ECS service's tags, over the environment's.
+    pub tags: Vec<(Sp<String>, Sp<String>)>,
+    /// `platformVersion` (default `LATEST`).
+    pub platform_version: Option<Sp<String>>,
+    /// `propagateTags`: `SERVICE` (default), `TASK_DEFINITION` or `NONE`.
+    pub propagate_tags: Option<Sp<String>>,
+    /// `enableECSManagedTags` (default true).
+    pub ecs_managed_tags: bool,
+    /// A capacity provider strategy instead of the FARGATE launch type.
+    pub capacity_providers: Vec<CapacityProvider>,
+    /// RegisterTaskDefinition fields in the API's own names, merged over what slipway renders.
+    pub task_raw: Option<Sp<serde_json::Map<String, serde_json::Value>>>,
+}
+
+impl Service {
+    /// The ECS service's name: `service_name`, or the block label.
+    pub fn ecs_name(&self) -> &str {
+        self.service_name.as_ref().map_or(&self.name.v, |n| &n.v)
+    }
+
+    /// Every secret reference the task's containers use: their `secrets`, their log
+    /// configuration's `secret_options` and their `repository_credentials` (what the task
+    /// execution role must be allowed to read).
+    pub fn secret_references(&self) -> Vec<&Sp<String>> {
+        let mut out: Vec<&Sp<String>> = Vec::new();
+        let containers = std::iter::once((&self.secrets, &self.container))
+            .chain(self.sidecars.iter().map(|s| (&s.secrets, &s.opts)));
+        for (secrets, o) in containers {
+            out.extend(secrets.iter().map(|(_, v)| v));
+            if let Some(l) = &o.log {
+                out.extend(l.secret_options.iter().map(|(_, v)| v));
+            }
+            out.extend(o.repository_credentials.iter());
+        }
+        out
+    }
+
+    /// The main container's name: `container_name`, or the block label.
+    pub fn container(&self) -> &str {
+        self.container_name.as_ref().map_or(&self.name.v, |n| &n.v)
+    }
+}
+
+impl Environment {
+    /// The ECS service name of the service with this label (the label itself when unknown).
+    pub fn ecs_name<'a>(&'a self, label: &'a str) -> &'a str {
+        self.services
+            .iter()
+            .find(|s| s.name.v == label)
+            .map_or(label, Service::ecs_name)
+    }
+}
+
+/// What a container may say besides image, command, environment and secrets; the same for
+/// the main container and every sidecar. Rendered into the container definition in the API's
+/// names.
+#[derive(Clone, Debug, Default)]
+pub struct ContainerOpts {
+    /// Container `cpu` units.
+    pub cpu: Option<Sp<i64>>,
+    /// Container `memory` (hard limit, MiB).
+    pub memory: Option<Sp<i64>>,
+    /// Container `memoryReservation` (soft limit, MiB).
+    pub memory_reservation: Option<Sp<i64>>,
+    pub user: Option<Sp<String>>,
+    pub working_directory: Option<Sp<String>>,
+    pub readonly_root_filesystem: Option<Sp<bool>>,
+    pub stop_timeout: Option<Sp<Duration>>,
+    pub start_timeout: Option<Sp<Duration>>,
+    pub ulimits: Vec<Ulimit>,
+    pub linux_parameters: Option<LinuxParameters>,
+    pub mounts: Vec<Mount>,
+    /// Container name → condition (`START`, `COMPLETE`, `SUCCESS`, `HEALTHY`).
+    pub depends_on: Vec<(Sp<String>, Sp<String>)>,
+    /// S3 object ARNs of `.env` files.
+    pub environment_files: Vec<Sp<String>>,
+    pub log: Option<Log>,
+    pub firelens: Option<Firelens>,
+    /// Explicit port mappings (exactly as written; `port` is the one-port shorthand).
+    pub port_mappings: Vec<PortMap>,
+    pub docker_labels: Vec<(Sp<String>, Sp<String>)>,
+    /// A Secrets Manager secret with the registry credentials (a private non-ECR registry).
+    pub repository_credentials: Option<Sp<String>>,
+    /// Container definition fields in the API's own names, merged over what slipway renders.
+    pub raw: Option<Sp<serde_json::Map<String, serde_json::Value>>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ulimit {
+    pub name: Sp<String>,
+    pub soft: Sp<i64>,
+    pub hard: Sp<i64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LinuxParameters {
+    pub init_process_enabled: Option<Sp<bool>>,
+    pub capabilities_add: Vec<Sp<String>>,
+    pub capabilities_drop: Vec<Sp<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Mount {
+    pub loc: Loc,
+    /// A `volume` of the service.
+    pub volume: Sp<String>,
+    pub path: Sp<String>,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Log {
+    pub loc: Loc,
+    pub driver: Sp<String>,
+    pub options: Vec<(Sp<String>, Sp<String>)>,
+    /// Option name → secret reference.
+    pub secret_options: Vec<(Sp<String>, Sp<String>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Firelens {
+    pub kind: Sp<String>,
+    pub options: Vec<(Sp<String>, Sp<String>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PortMap {
+    pub loc: Loc,
+    pub container_port: Sp<i64>,
+    pub protocol: Sp<String>,
+    pub name: Option<Sp<String>>,
+    pub app_protocol: Option<Sp<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Volume {
+    pub name: Sp<String>,
+    pub efs: Option<Efs>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Efs {
+    pub file_system_id: Sp<String>,
+    pub root_directory: Option<Sp<String>>,
+    pub transit_encryption: bool,
+    pub transit_encryption_port: Option<Sp<i64>>,
+    pub access_point_id: Option<Sp<String>>,
+    pub iam: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct CapacityProvider {
+    pub name: Sp<String>,
+    pub weight: i64,
+    pub base: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -171,6 +342,10 @@ pub struct ContainerHealthCheck {
 #[derive(Clone, Debug)]
 pub struct LoadBalancer {
     pub loc: Loc,
+    /// An existing target group: Terraform creates none (nor a listener rule) for the service.
+    pub target_group_arn: Option<Sp<String>>,
+    /// The container port traffic goes to (default: the main container's port).
+    pub container_port: Option<Sp<i64>>,
     pub path_patterns: Vec<Sp<String>>,
     pub hosts: Vec<Sp<String>>,
     pub priority: Sp<i64>,
@@ -200,13 +375,15 @@ pub struct Deployment {
 pub struct Sidecar {
     pub name: Sp<String>,
     pub image: Sp<String>,
-    pub cpu: Option<Sp<i64>>,
-    pub memory: Option<Sp<i64>>,
     pub essential: bool,
     pub port: Option<Sp<i64>>,
     pub command: Option<Vec<Sp<String>>>,
+    pub entrypoint: Option<Vec<Sp<String>>>,
     pub environment: Vec<(Sp<String>, Sp<String>)>,
     pub secrets: Vec<(Sp<String>, Sp<String>)>,
+    pub health_check: Option<ContainerHealthCheck>,
+    /// cpu, memory (`memory_limit`), memoryReservation (`memory`) and the rest.
+    pub opts: ContainerOpts,
 }
 
 #[derive(Clone, Debug)]

@@ -69,7 +69,7 @@ pub fn decode(name: &str, file: FileId, body: &Body, sink: &Sink) -> Option<Envi
 
     let github = r.block("github").map(|b| github(b, cluster.as_ref(), sink));
     let repositories = r
-        .labelled("repository", "repository")
+        .labelled_with("repository", "repository", "/.")
         .into_iter()
         .map(|(label, b)| repository(label, b, sink))
         .collect();
@@ -351,38 +351,21 @@ fn read_service(
         );
     }
     let port = r.int("port", i64::MIN, i64::MAX);
-    let health_check = r.block("health_check").map(|hb| {
-        let hr = Reader::for_block(hb, sink);
-        let h = ContainerHealthCheck {
-            loc: hb.ident_loc.clone(),
-            command: hr.strings("command").unwrap_or_else(|| {
-                if !hr.has("command") {
-                    hr.req_string(
-                        "command",
-                        "[\"CMD-SHELL\", \"curl -f http://localhost/health || exit 1\"]",
-                    );
-                }
-                Vec::new()
-            }),
-            interval: duration_or(&hr, "interval", 30, &hb.ident_loc),
-            timeout: duration_or(&hr, "timeout", 5, &hb.ident_loc),
-            retries: hr
-                .int("retries", 1, 10)
-                .unwrap_or_else(|| Sp::new(3, hb.ident_loc.clone())),
-            start_period: duration_or(&hr, "start_period", 0, &hb.ident_loc),
-        };
-        hr.finish();
-        h
-    });
+    let health_check = read_health_check(r, sink);
     let load_balancer = r.block("load_balancer").map(|lb| {
         let lr = Reader::for_block(lb, sink);
+        let target_group_arn = lr.string("target_group_arn");
+        let priority = if target_group_arn.is_some() {
+            lr.int("priority", i64::MIN, i64::MAX)
+        } else {
+            lr.req_int("priority", i64::MIN, i64::MAX, "100")
+        };
         let l = LoadBalancer {
             loc: lb.ident_loc.clone(),
+            container_port: lr.int("container_port", i64::MIN, i64::MAX),
             path_patterns: lr.strings("path_patterns").unwrap_or_default(),
             hosts: lr.strings("hosts").unwrap_or_default(),
-            priority: lr
-                .req_int("priority", i64::MIN, i64::MAX, "100")
-                .unwrap_or_else(|| Sp::new(1, lb.ident_loc.clone())),
+            priority: priority.unwrap_or_else(|| Sp::new(1, lb.ident_loc.clone())),
             health_check_path: lr
                 .string("health_check_path")
                 .unwrap_or_else(|| Sp::new("/".to_string(), lb.ident_loc.clone())),
@@ -392,8 +375,9 @@ fn read_service(
             grace_period: lr
                 .duration("health_check_grace_period")
                 .map_or(Duration::from_secs(60), |d| d.v),
+            target_group_arn,
         };
-        if l.path_patterns.is_empty() && l.hosts.is_empty() {
+        if l.target_group_arn.is_none() && l.path_patterns.is_empty() && l.hosts.is_empty() {
             sink.push(
                 Diagnostic::error(
                     "missing-attribute",
@@ -459,13 +443,14 @@ fn read_service(
                 image: sr
                     .req_string("image", "\"public.ecr.aws/...:tag\"")
                     .unwrap_or_else(|| Sp::new(String::new(), sb.ident_loc.clone())),
-                cpu: sr.int("cpu", 0, 1 << 20),
-                memory: sr.int("memory", 1, 1 << 20),
                 essential: sr.bool("essential").is_some_and(|e| e.v),
                 port: sr.int("port", i64::MIN, i64::MAX),
                 command: sr.strings("command"),
+                entrypoint: sr.strings("entrypoint"),
                 environment: sr.string_map("environment"),
                 secrets: sr.string_map("secrets"),
+                health_check: read_health_check(&sr, sink),
+                opts: container_opts(&sr, sink, ["cpu", "memory_limit", "memory"]),
                 name: sname,
             };
             sr.finish();
@@ -524,10 +509,81 @@ fn read_service(
     let environment = r.string_map("environment");
     let secrets = r.string_map("secrets");
     let paths = r.strings("paths").unwrap_or_default();
-    let execution_role_arn = r.string("execution_role_arn");
-    let task_role_arn = r.string("task_role_arn");
+    let execution_role_arn = role_arn(r, "execution_role_arn");
+    let task_role_arn = role_arn(r, "task_role_arn");
     let security_groups = r.strings("security_groups");
+    let subnets = r.strings("subnets");
+    let assign_public_ip = r.bool("assign_public_ip");
     let enable_execute_command = r.bool("enable_execute_command").is_some_and(|v| v.v);
+    let service_name = r.string("service_name");
+    let container_name = r.string("container_name");
+    let container = container_opts(
+        r,
+        sink,
+        [
+            "container_cpu",
+            "container_memory",
+            "container_memory_reservation",
+        ],
+    );
+    let volumes = r
+        .labelled("volume", "volume")
+        .into_iter()
+        .map(|(vname, vb)| {
+            let vr = Reader::for_block(vb, sink);
+            let efs = vr.block("efs").map(|eb| {
+                let er = Reader::for_block(eb, sink);
+                let e = Efs {
+                    file_system_id: er
+                        .req_string("file_system_id", "\"fs-0123456789abcdef0\"")
+                        .unwrap_or_else(|| Sp::new(String::new(), eb.ident_loc.clone())),
+                    root_directory: er.string("root_directory"),
+                    transit_encryption: er.bool("transit_encryption").is_some_and(|b| b.v),
+                    transit_encryption_port: er.int("transit_encryption_port", 1, 65535),
+                    access_point_id: er.string("access_point_id"),
+                    iam: er.bool("iam").is_some_and(|b| b.v),
+                };
+                er.finish();
+                e
+            });
+            vr.finish();
+            Volume { name: vname, efs }
+        })
+        .collect();
+    let ephemeral_storage = r.int("ephemeral_storage", 21, 200);
+    let tags = r.string_map("tags");
+    let platform_version = r.string("platform_version");
+    let propagate_tags = r.string("propagate_tags");
+    let ecs_managed_tags = r.bool("ecs_managed_tags").is_none_or(|b| b.v);
+    if let Some(p) = &propagate_tags {
+        if !["SERVICE", "TASK_DEFINITION", "NONE"].contains(&p.v.as_str()) {
+            r.invalid(
+                &p.loc,
+                format!(
+                    "propagate_tags must be SERVICE, TASK_DEFINITION or NONE, not \"{}\"",
+                    p.v
+                ),
+                "use \"SERVICE\"",
+            );
+        }
+    }
+    let capacity_providers = r
+        .blocks("capacity_provider")
+        .into_iter()
+        .map(|cb| {
+            let cr = Reader::for_block(cb, sink);
+            let c = CapacityProvider {
+                name: cr
+                    .req_string("name", "\"FARGATE_SPOT\"")
+                    .unwrap_or_else(|| Sp::new(String::new(), cb.ident_loc.clone())),
+                weight: cr.int("weight", 0, 1000).map_or(1, |w| w.v),
+                base: cr.int("base", 0, 100_000).map_or(0, |b| b.v),
+            };
+            cr.finish();
+            c
+        })
+        .collect();
+    let task_raw = r.json_object("task_raw");
     // A cpu or memory that did not decode is already reported; keep the service (with a size
     // the Fargate check skips) so its other problems are reported too.
     let unknown_size = || Sp::new(-1, here.clone());
@@ -557,10 +613,221 @@ fn read_service(
         execution_role_arn,
         task_role_arn,
         security_groups,
+        subnets,
+        assign_public_ip,
         enable_execute_command,
+        service_name,
+        container_name,
+        container,
+        volumes,
+        ephemeral_storage,
+        tags,
+        platform_version,
+        propagate_tags,
+        ecs_managed_tags,
+        capacity_providers,
+        task_raw,
         name,
     };
     Some(service)
+}
+
+/// A role ARN attribute: a string, or `null` for "no such role" (kept as an empty ARN).
+fn role_arn(r: &Reader, key: &'static str) -> Option<Sp<String>> {
+    match r.node(key) {
+        Some(n) if matches!(n.val, super::tree::Val::Null) => {
+            Some(Sp::new(String::new(), n.loc.clone()))
+        }
+        _ => r.string(key),
+    }
+}
+
+fn read_health_check(r: &Reader, sink: &Sink) -> Option<ContainerHealthCheck> {
+    r.block("health_check").map(|hb| {
+        let hr = Reader::for_block(hb, sink);
+        let h = ContainerHealthCheck {
+            loc: hb.ident_loc.clone(),
+            command: hr.strings("command").unwrap_or_else(|| {
+                if !hr.has("command") {
+                    hr.req_string(
+                        "command",
+                        "[\"CMD-SHELL\", \"curl -f http://localhost/health || exit 1\"]",
+                    );
+                }
+                Vec::new()
+            }),
+            interval: duration_or(&hr, "interval", 30, &hb.ident_loc),
+            timeout: duration_or(&hr, "timeout", 5, &hb.ident_loc),
+            retries: hr
+                .int("retries", 1, 10)
+                .unwrap_or_else(|| Sp::new(3, hb.ident_loc.clone())),
+            start_period: duration_or(&hr, "start_period", 0, &hb.ident_loc),
+        };
+        hr.finish();
+        h
+    })
+}
+
+/// The container settings shared by the main container and sidecars; `resources` names the
+/// cpu, memory (hard) and memoryReservation (soft) attributes, which differ between the two.
+fn container_opts(r: &Reader, sink: &Sink, resources: [&'static str; 3]) -> ContainerOpts {
+    let [cpu, memory, memory_reservation] = resources;
+    let ulimits = r
+        .labelled("ulimit", "ulimit")
+        .into_iter()
+        .map(|(name, ub)| {
+            let ur = Reader::for_block(ub, sink);
+            let soft = ur.req_int("soft", 0, i64::from(i32::MAX), "65536");
+            let hard = ur.req_int("hard", 0, i64::from(i32::MAX), "65536");
+            ur.finish();
+            let zero = || Sp::new(0, ub.ident_loc.clone());
+            Ulimit {
+                name,
+                soft: soft.unwrap_or_else(zero),
+                hard: hard.unwrap_or_else(zero),
+            }
+        })
+        .collect();
+    let linux_parameters = r.block("linux_parameters").map(|lb| {
+        let lr = Reader::for_block(lb, sink);
+        let l = LinuxParameters {
+            init_process_enabled: lr.bool("init_process_enabled"),
+            capabilities_add: lr.strings("capabilities_add").unwrap_or_default(),
+            capabilities_drop: lr.strings("capabilities_drop").unwrap_or_default(),
+        };
+        lr.finish();
+        l
+    });
+    let mounts = r
+        .blocks("mount")
+        .into_iter()
+        .map(|mb| {
+            let mr = Reader::for_block(mb, sink);
+            let here = || Sp::new(String::new(), mb.ident_loc.clone());
+            let m = Mount {
+                loc: mb.ident_loc.clone(),
+                volume: mr.req_string("volume", "\"data\"").unwrap_or_else(here),
+                path: mr.req_string("path", "\"/data\"").unwrap_or_else(here),
+                read_only: mr.bool("read_only").is_some_and(|b| b.v),
+            };
+            mr.finish();
+            m
+        })
+        .collect();
+    let log = r.block("log").map(|lb| {
+        let lr = Reader::for_block(lb, sink);
+        let l = Log {
+            loc: lb.ident_loc.clone(),
+            driver: lr
+                .req_string("driver", "\"awslogs\"")
+                .unwrap_or_else(|| Sp::new("awslogs".to_string(), lb.ident_loc.clone())),
+            options: lr.string_map("options"),
+            secret_options: lr.string_map("secret_options"),
+        };
+        lr.finish();
+        l
+    });
+    let firelens = r.block("firelens").map(|fb| {
+        let fr = Reader::for_block(fb, sink);
+        let f = Firelens {
+            kind: fr
+                .string("type")
+                .unwrap_or_else(|| Sp::new("fluentbit".to_string(), fb.ident_loc.clone())),
+            options: fr.string_map("options"),
+        };
+        if !["fluentbit", "fluentd"].contains(&f.kind.v.as_str()) {
+            fr.invalid(
+                &f.kind.loc,
+                format!(
+                    "firelens type must be fluentbit or fluentd, not \"{}\"",
+                    f.kind.v
+                ),
+                "use \"fluentbit\"",
+            );
+        }
+        fr.finish();
+        f
+    });
+    let port_mappings = r
+        .blocks("port_mapping")
+        .into_iter()
+        .map(|pb| {
+            let pr = Reader::for_block(pb, sink);
+            let p = PortMap {
+                loc: pb.ident_loc.clone(),
+                container_port: pr
+                    .req_int("container_port", i64::MIN, i64::MAX, "8080")
+                    .unwrap_or_else(|| Sp::new(0, pb.ident_loc.clone())),
+                protocol: pr
+                    .string("protocol")
+                    .unwrap_or_else(|| Sp::new("tcp".to_string(), pb.ident_loc.clone())),
+                name: pr.string("name"),
+                app_protocol: pr.string("app_protocol"),
+            };
+            if !["tcp", "udp"].contains(&p.protocol.v.as_str()) {
+                pr.invalid(
+                    &p.protocol.loc,
+                    format!("protocol must be tcp or udp, not \"{}\"", p.protocol.v),
+                    "use \"tcp\"",
+                );
+            }
+            if let Some(a) = &p.app_protocol {
+                if !["http", "http2", "grpc"].contains(&a.v.as_str()) {
+                    pr.invalid(
+                        &a.loc,
+                        format!("app_protocol must be http, http2 or grpc, not \"{}\"", a.v),
+                        "use \"http\"",
+                    );
+                }
+            }
+            pr.finish();
+            p
+        })
+        .collect();
+    let depends_on = r.string_map("depends_on");
+    for (_, cond) in &depends_on {
+        if !["START", "COMPLETE", "SUCCESS", "HEALTHY"].contains(&cond.v.as_str()) {
+            r.invalid(
+                &cond.loc,
+                format!(
+                    "a depends_on condition is START, COMPLETE, SUCCESS or HEALTHY, not \"{}\"",
+                    cond.v
+                ),
+                "use \"START\"",
+            );
+        }
+    }
+    let stop_timeout = r.duration("stop_timeout");
+    if let Some(t) = &stop_timeout {
+        if !(2..=120).contains(&t.v.as_secs()) {
+            r.invalid(
+                &t.loc,
+                "stop_timeout must be 2s to 120s on Fargate",
+                "use \"30s\"",
+            );
+        }
+    }
+    ContainerOpts {
+        cpu: r.int(cpu, 0, 1 << 20),
+        memory: r.int(memory, 1, 1 << 20),
+        memory_reservation: r.int(memory_reservation, 1, 1 << 20),
+        user: r.string("user"),
+        working_directory: r.string("working_directory"),
+        readonly_root_filesystem: r.bool("readonly_root_filesystem"),
+        stop_timeout,
+        start_timeout: r.duration("start_timeout"),
+        ulimits,
+        linux_parameters,
+        mounts,
+        depends_on,
+        environment_files: r.strings("environment_files").unwrap_or_default(),
+        log,
+        firelens,
+        port_mappings,
+        docker_labels: r.string_map("docker_labels"),
+        repository_credentials: r.string("repository_credentials"),
+        raw: r.json_object("raw"),
+    }
 }
 
 fn duration_or(r: &Reader, key: &'static str, default_secs: u64, loc: &Loc) -> Sp<Duration> {

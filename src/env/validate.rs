@@ -24,6 +24,16 @@ pub fn validate(env: &Environment, sink: &Sink) {
     approval(env, sink);
     lock_bucket(env, sink);
     for repo in &env.repositories {
+        if let Some(problem) = crate::naming::ecr_name_problem(&repo.name.v) {
+            sink.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    format!("\"{}\" is not an ECR repository name: {problem}", repo.name.v),
+                )
+                .at(&repo.name.loc)
+                .help("lowercase letters and digits in `/`-separated parts, with single `.`, `_` or `-` between them: \"doc-platform/api\""),
+            );
+        }
         for p in &repo.lifecycle.tag_prefixes {
             if p.v.is_empty() || p.v.contains('*') {
                 sink.push(
@@ -260,7 +270,10 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
         }
     }
     if let Some(lb) = &svc.load_balancer {
-        if svc.port.is_none() {
+        if svc.port.is_none()
+            && lb.container_port.is_none()
+            && svc.container.port_mappings.is_empty()
+        {
             sink.push(
                 Diagnostic::error(
                     "missing-attribute",
@@ -283,7 +296,7 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
                 .help(format!("write \"/{}\"", lb.health_check_path.v)),
             );
         }
-        if !(1..=50000).contains(&lb.priority.v) {
+        if lb.target_group_arn.is_none() && !(1..=50000).contains(&lb.priority.v) {
             sink.push(
                 Diagnostic::error(
                     "invalid-priority",
@@ -382,8 +395,9 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
             );
         }
     }
+    let main = svc.container_name.as_ref().unwrap_or(&svc.name);
     let mut containers: BTreeMap<&str, &Sp<String>> = BTreeMap::new();
-    containers.insert(name, &svc.name);
+    containers.insert(&main.v, main);
     for s in &svc.sidecars {
         if let Some(first) = containers.insert(&s.name.v, &s.name) {
             sink.push(
@@ -414,6 +428,7 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
             }
         }
     }
+    container_settings(svc, &containers, sink);
     for c in &svc.smoke {
         if !c.path.v.starts_with('/') {
             sink.push(
@@ -428,6 +443,125 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
     }
 }
 
+/// The container settings of the main container and the sidecars: mounts name a volume of the
+/// task, `depends_on` names another container of it, a container's own cpu and memory fit the
+/// task's, a health check is well formed.
+fn container_settings(svc: &Service, containers: &BTreeMap<&str, &Sp<String>>, sink: &Sink) {
+    let volumes: Vec<&str> = svc.volumes.iter().map(|v| v.name.v.as_str()).collect();
+    let mut seen_volumes: BTreeMap<&str, &Sp<String>> = BTreeMap::new();
+    for v in &svc.volumes {
+        if let Some(e) = &v.efs {
+            if e.file_system_id.v.is_empty() {
+                continue;
+            }
+            if e.iam && !e.transit_encryption {
+                sink.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!(
+                            "volume \"{}\": EFS IAM authorisation needs transit_encryption = true",
+                            v.name.v
+                        ),
+                    )
+                    .at(&v.name.loc),
+                );
+            }
+        }
+        seen_volumes.insert(&v.name.v, &v.name);
+    }
+    let main = svc.container();
+    let all: Vec<(&str, &crate::env::model::ContainerOpts)> =
+        std::iter::once((main, &svc.container))
+            .chain(svc.sidecars.iter().map(|s| (s.name.v.as_str(), &s.opts)))
+            .collect();
+    let mut memory_total = 0;
+    for (cname, o) in &all {
+        for m in &o.mounts {
+            if !m.volume.v.is_empty() && !volumes.contains(&m.volume.v.as_str()) {
+                let mut d = Diagnostic::error(
+                    "unknown-volume",
+                    format!("container \"{cname}\" mounts volume \"{}\", which service \"{}\" does not declare", m.volume.v, svc.name.v),
+                )
+                .at(&m.volume.loc);
+                d = match crate::suggest::did_you_mean(&m.volume.v, volumes.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean \"{s}\"?")),
+                    None => d.help(format!(
+                        "add `volume \"{}\" {{}}` to the service",
+                        m.volume.v
+                    )),
+                };
+                sink.push(d);
+            }
+            if !m.path.v.starts_with('/') {
+                sink.push(
+                    Diagnostic::error(
+                        "invalid-path",
+                        format!("mount path \"{}\" must be absolute", m.path.v),
+                    )
+                    .at(&m.path.loc),
+                );
+            }
+        }
+        for (other, _) in &o.depends_on {
+            if other.v == *cname || !containers.contains_key(other.v.as_str()) {
+                let names = containers.keys().copied().filter(|n| n != cname);
+                let mut d = Diagnostic::error(
+                    "unknown-container",
+                    format!("container \"{cname}\" depends on \"{}\", which is not another container of the task", other.v),
+                )
+                .at(&other.loc);
+                if let Some(s) = crate::suggest::did_you_mean(&other.v, names) {
+                    d = d.help(format!("did you mean \"{s}\"?"));
+                }
+                sink.push(d);
+            }
+        }
+        for p in &o.port_mappings {
+            port(&p.container_port, "container_port", sink);
+        }
+        let (Some(limit), Some(reservation)) = (&o.memory, &o.memory_reservation) else {
+            if let Some(m) = o.memory.as_ref().or(o.memory_reservation.as_ref()) {
+                memory_total += m.v;
+            }
+            continue;
+        };
+        if reservation.v > limit.v {
+            sink.push(
+                Diagnostic::error(
+                    "container-size",
+                    format!("container \"{cname}\": memory reservation {} MiB is above its memory limit {} MiB", reservation.v, limit.v),
+                )
+                .at(&reservation.loc)
+                .related(&limit.loc, "the limit"),
+            );
+        }
+        memory_total += limit.v;
+    }
+    if svc.memory.v > 0 && memory_total > svc.memory.v {
+        sink.push(
+            Diagnostic::error(
+                "container-size",
+                format!(
+                    "the containers of service \"{}\" ask for {memory_total} MiB, more than the task's memory = {}",
+                    svc.name.v, svc.memory.v
+                ),
+            )
+            .at(&svc.memory.loc)
+            .help("lower the containers' memory or raise the task's"),
+        );
+    }
+    for s in &svc.sidecars {
+        if let Some(h) = &s.health_check {
+            if h.command.is_empty() {
+                sink.push(
+                    Diagnostic::error("invalid-health-check", "health check `command` is empty")
+                        .at(&h.loc),
+                );
+            }
+        }
+    }
+}
+
 fn routes(env: &Environment, sink: &Sink) {
     let mut priorities: BTreeMap<i64, (&str, &Sp<i64>)> = BTreeMap::new();
     let mut patterns: BTreeMap<(String, String), (&str, &Sp<String>)> = BTreeMap::new();
@@ -435,6 +569,10 @@ fn routes(env: &Environment, sink: &Sink) {
         let Some(lb) = &svc.load_balancer else {
             continue;
         };
+        // An existing target group's routing lives outside slipway.
+        if lb.target_group_arn.is_some() {
+            continue;
+        }
         if let Some((other, first)) = priorities.insert(lb.priority.v, (&svc.name.v, &lb.priority))
         {
             sink.push(

@@ -3,11 +3,22 @@
 //! The structs serialise to exactly the JSON the ECS API (and `aws ecs register-task-definition
 //! --cli-input-json`) takes, so rendered files can be read, diffed and applied as they are. Empty
 //! lists and unset options are left out, which is also how the diff normalises live state.
+//!
+//! Task and container definitions are sent to ECS and read back as the API's own JSON
+//! (`crate::aws::ecs`), so every field the API knows travels: the fields slipway reasons about
+//! are typed here, and every other one is kept, in the API's own names, in `extra`. What an
+//! environment file says through its typed container settings and its `raw` escape hatch is
+//! rendered into the same two places.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,16 +29,24 @@ pub struct TaskDefinition {
     pub task_role_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_role_arn: Option<String>,
+    #[serde(default)]
     pub network_mode: String,
+    #[serde(default)]
     pub container_definitions: Vec<ContainerDefinition>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires_compatibilities: Vec<String>,
+    #[serde(default)]
     pub cpu: String,
+    #[serde(default)]
     pub memory: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime_platform: Option<RuntimePlatform>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+    /// Every other RegisterTaskDefinition field, in the API's names (`volumes`,
+    /// `ephemeralStorage`, `pidMode`, ...).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,6 +66,7 @@ pub struct Tag {
 #[serde(rename_all = "camelCase")]
 pub struct ContainerDefinition {
     pub name: String,
+    #[serde(default)]
     pub image: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<i32>,
@@ -54,6 +74,7 @@ pub struct ContainerDefinition {
     pub memory: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i32>,
+    #[serde(default = "yes")]
     pub essential: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry_point: Vec<String>,
@@ -71,17 +92,31 @@ pub struct ContainerDefinition {
     pub health_check: Option<HealthCheck>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub readonly_root_filesystem: bool,
+    /// Every other container field, in the API's names (`mountPoints`, `dependsOn`, `user`,
+    /// `firelensConfiguration`, `linuxParameters`, ...).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortMapping {
+    #[serde(default)]
     pub container_port: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_port: Option<i32>,
+    /// `tcp` when the API is not told.
+    #[serde(default = "tcp")]
     pub protocol: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `appProtocol`, `containerPortRange`, ...
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn tcp() -> String {
+    "tcp".to_string()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -101,17 +136,35 @@ pub struct Secret {
 #[serde(rename_all = "camelCase")]
 pub struct LogConfiguration {
     pub log_driver: String,
+    #[serde(default)]
     pub options: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_options: Vec<Secret>,
 }
 
+/// A container health check; the API's defaults stand for what a definition leaves out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthCheck {
     pub command: Vec<String>,
+    #[serde(default = "thirty")]
     pub interval: i32,
+    #[serde(default = "five")]
     pub timeout: i32,
+    #[serde(default = "three")]
     pub retries: i32,
+    #[serde(default)]
     pub start_period: i32,
+}
+
+fn thirty() -> i32 {
+    30
+}
+fn five() -> i32 {
+    5
+}
+fn three() -> i32 {
+    3
 }
 
 /// CreateService input (UpdateService takes the same fields under the same names, with
@@ -124,7 +177,11 @@ pub struct ServiceSettings {
     /// The family: a deploy pins the exact revision it registered.
     pub task_definition: String,
     pub desired_count: i32,
+    /// `FARGATE`, or empty when a capacity provider strategy places the tasks.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub launch_type: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
     pub platform_version: String,
     pub deployment_configuration: DeploymentConfiguration,
     pub network_configuration: NetworkConfiguration,
@@ -139,6 +196,14 @@ pub struct ServiceSettings {
     pub propagate_tags: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityProviderItem {
+    pub capacity_provider: String,
+    pub weight: i32,
+    pub base: i32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

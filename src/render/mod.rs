@@ -119,16 +119,17 @@ pub fn render_ecs(
     outputs: &Outputs,
     inputs: &Inputs,
 ) -> Result<Ecs, Vec<Diagnostic>> {
-    if outputs.names().is_empty() && !env.services.is_empty() {
-        return Err(vec![Diagnostic::error(
+    let no_outputs = outputs.names().is_empty();
+    let unapplied = || {
+        vec![Diagnostic::error(
             "no-outputs",
             format!("Terraform has no outputs for environment \"{}\": its infrastructure has not been applied", env.name),
         )
         .help(format!(
             "run `slipway render --env {0} --only tfvars --out out/{0}`, then `terraform workspace select -or-create {0}` and `terraform apply -var-file=out/{0}/tfvars.json` in the Terraform root",
             env.name
-        ))]);
-    }
+        ))]
+    };
     let mut errors = Vec::new();
     let mut task_definitions = BTreeMap::new();
     let mut services = BTreeMap::new();
@@ -149,7 +150,13 @@ pub fn render_ecs(
             services.insert(svc.name.v.clone(), ss);
         }
     }
-    errors.extend(ctx.errors.into_inner());
+    let missing = ctx.errors.into_inner();
+    // Nothing at all from Terraform, and something needed it: say so once, not per value. An
+    // environment that names every value itself (an adopted one) renders without Terraform.
+    if no_outputs && !missing.is_empty() {
+        return Err(unapplied());
+    }
+    errors.extend(missing);
     if errors.is_empty() {
         Ok(Ecs {
             task_definitions,
@@ -315,13 +322,18 @@ fn secrets(
     out
 }
 
-fn tags(env: &Environment, extra: &BTreeMap<String, String>) -> Vec<ecs::Tag> {
+fn tags(
+    env: &Environment,
+    own: &[(crate::env::model::Sp<String>, crate::env::model::Sp<String>)],
+    extra: &BTreeMap<String, String>,
+) -> Vec<ecs::Tag> {
     let mut map: BTreeMap<String, String> = env
         .tags
         .iter()
+        .chain(own)
         .map(|(k, v)| (k.v.clone(), v.v.clone()))
         .collect();
-    map.insert("slipway:environment".to_string(), env.name.clone());
+    map.insert(crate::naming::ENVIRONMENT_TAG.to_string(), env.name.clone());
     map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     map.into_iter()
         .map(|(key, value)| ecs::Tag { key, value })
@@ -363,13 +375,22 @@ fn service(
         }
         (None, None) => None,
     };
+    // Some(None): the task has no such role (`= null`); None: a missing output, reported.
     let execution_role_arn = match &svc.execution_role_arn {
-        Some(a) => Some(a.v.clone()),
-        None => out.service_field(name, "execution_role_arn", loc, false),
+        Some(a) => Some((!a.v.is_empty()).then(|| a.v.clone())),
+        None => out
+            .service_field(name, "execution_role_arn", loc, false)
+            .map(Some),
     };
     let task_role_arn = match &svc.task_role_arn {
-        Some(a) => Some(a.v.clone()),
-        None => out.service_field(name, "task_role_arn", loc, false),
+        Some(a) => Some((!a.v.is_empty()).then(|| a.v.clone())),
+        None => out
+            .service_field(name, "task_role_arn", loc, false)
+            .map(Some),
+    };
+    let subnets: Vec<String> = match &svc.subnets {
+        Some(own) => own.iter().map(|x| x.v.clone()).collect(),
+        None => subnets.to_vec(),
     };
     let security_groups = match &svc.security_groups {
         Some(_) => strings(&svc.security_groups),
@@ -384,8 +405,12 @@ fn service(
     let target_group_arn = svc
         .load_balancer
         .as_ref()
-        .map(|lb| out.service_field(name, "target_group_arn", &lb.loc, false));
+        .map(|lb| match &lb.target_group_arn {
+            Some(arn) => Some(arn.v.clone()),
+            None => out.service_field(name, "target_group_arn", &lb.loc, false),
+        });
 
+    let container = svc.container();
     let log = |stream_prefix: &str| ecs::LogConfiguration {
         log_driver: "awslogs".to_string(),
         options: BTreeMap::from([
@@ -396,16 +421,18 @@ fn service(
                 stream_prefix.to_string(),
             ),
         ]),
+        secret_options: Vec::new(),
     };
-    let port_mapping = |port: i64, pname: &str| ecs::PortMapping {
+    let shorthand_port = |port: i64, pname: &str| ecs::PortMapping {
         container_port: port as i32,
         host_port: None,
         protocol: "tcp".to_string(),
         name: Some(format!("{pname}-{port}")),
+        extra: serde_json::Map::new(),
     };
 
-    let mut containers = vec![ecs::ContainerDefinition {
-        name: name.clone(),
+    let main = ecs::ContainerDefinition {
+        name: container.to_string(),
         image: image.clone().unwrap_or_default(),
         cpu: None,
         memory: None,
@@ -413,41 +440,45 @@ fn service(
         essential: true,
         entry_point: strings(&svc.entrypoint),
         command: strings(&svc.command),
-        port_mappings: svc.port.iter().map(|p| port_mapping(p.v, name)).collect(),
+        port_mappings: svc
+            .port
+            .iter()
+            .map(|p| shorthand_port(p.v, container))
+            .collect(),
         environment: env_vars(&svc.environment),
         secrets: secrets(env, &svc.secrets, errors),
-        log_configuration: Some(log(name)),
-        health_check: svc.health_check.as_ref().map(|h| ecs::HealthCheck {
-            command: h.command.iter().map(|c| c.v.clone()).collect(),
-            interval: h.interval.v.as_secs() as i32,
-            timeout: h.timeout.v.as_secs() as i32,
-            retries: h.retries.v as i32,
-            start_period: h.start_period.v.as_secs() as i32,
-        }),
+        log_configuration: Some(log(container)),
+        health_check: svc.health_check.as_ref().map(health_check),
         readonly_root_filesystem: false,
-    }];
+        extra: serde_json::Map::new(),
+    };
+    let mut containers = vec![with_opts(env, main, &svc.container, errors)];
     let mut sidecars: Vec<_> = svc
         .sidecars
         .iter()
-        .map(|s| ecs::ContainerDefinition {
-            name: s.name.v.clone(),
-            image: s.image.v.clone(),
-            cpu: s.cpu.as_ref().map(|c| c.v as i32),
-            memory: None,
-            memory_reservation: s.memory.as_ref().map(|m| m.v as i32),
-            essential: s.essential,
-            entry_point: Vec::new(),
-            command: strings(&s.command),
-            port_mappings: s
-                .port
-                .iter()
-                .map(|p| port_mapping(p.v, &s.name.v))
-                .collect(),
-            environment: env_vars(&s.environment),
-            secrets: secrets(env, &s.secrets, errors),
-            log_configuration: Some(log(&s.name.v)),
-            health_check: None,
-            readonly_root_filesystem: false,
+        .map(|s| {
+            let c = ecs::ContainerDefinition {
+                name: s.name.v.clone(),
+                image: s.image.v.clone(),
+                cpu: None,
+                memory: None,
+                memory_reservation: None,
+                essential: s.essential,
+                entry_point: strings(&s.entrypoint),
+                command: strings(&s.command),
+                port_mappings: s
+                    .port
+                    .iter()
+                    .map(|p| shorthand_port(p.v, &s.name.v))
+                    .collect(),
+                environment: env_vars(&s.environment),
+                secrets: secrets(env, &s.secrets, errors),
+                log_configuration: Some(log(&s.name.v)),
+                health_check: s.health_check.as_ref().map(health_check),
+                readonly_root_filesystem: false,
+                extra: serde_json::Map::new(),
+            };
+            with_opts(env, c, &s.opts, errors)
         })
         .collect();
     sidecars.sort_by(|a, b| a.name.cmp(&b.name));
@@ -455,10 +486,10 @@ fn service(
 
     // Every problem above has been recorded; a service with one renders nothing.
     image.as_ref()?;
-    let td = TaskDefinition {
+    let mut td = TaskDefinition {
         family: svc.family.clone(),
-        task_role_arn: Some(task_role_arn?),
-        execution_role_arn: Some(execution_role_arn?),
+        task_role_arn: task_role_arn?,
+        execution_role_arn: execution_role_arn?,
         network_mode: "awsvpc".to_string(),
         container_definitions: containers,
         requires_compatibilities: vec!["FARGATE".to_string()],
@@ -468,13 +499,54 @@ fn service(
             cpu_architecture: svc.architecture.v.clone(),
             operating_system_family: "LINUX".to_string(),
         }),
-        tags: tags(env, &inputs.revision_tags),
+        tags: tags(env, &svc.tags, &inputs.revision_tags),
+        extra: serde_json::Map::new(),
     };
+    if !svc.volumes.is_empty() {
+        td.extra.insert(
+            "volumes".into(),
+            Value::Array(svc.volumes.iter().map(volume).collect()),
+        );
+    }
+    if let Some(gib) = &svc.ephemeral_storage {
+        td.extra.insert(
+            "ephemeralStorage".into(),
+            serde_json::json!({ "sizeInGiB": gib.v }),
+        );
+    }
+    if let Some(raw) = &svc.task_raw {
+        td = match merged(&td, &raw.v) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(
+                    Diagnostic::error(
+                        "invalid-raw",
+                        format!(
+                            "task_raw of service \"{name}\" does not make a task definition: {e}"
+                        ),
+                    )
+                    .at(&raw.loc),
+                );
+                return None;
+            }
+        };
+    }
+    let container_port = svc
+        .load_balancer
+        .as_ref()
+        .and_then(|lb| lb.container_port.as_ref().map(|p| p.v))
+        .or_else(|| svc.port.as_ref().map(|p| p.v))
+        .or_else(|| {
+            svc.container
+                .port_mappings
+                .first()
+                .map(|p| p.container_port.v)
+        });
     let load_balancers = match (&svc.load_balancer, target_group_arn) {
         (Some(_), Some(Some(arn))) => vec![ecs::LoadBalancer {
             target_group_arn: arn,
-            container_name: name.clone(),
-            container_port: svc.port.as_ref().map_or(0, |p| p.v as i32),
+            container_name: container.to_string(),
+            container_port: container_port.map_or(0, |p| p as i32),
         }],
         (Some(_), Some(None)) => return None,
         _ => Vec::new(),
@@ -484,13 +556,30 @@ fn service(
         None => svc.desired_count.v,
     };
     let d = &svc.deployment;
+    let capacity_provider_strategy: Vec<ecs::CapacityProviderItem> = svc
+        .capacity_providers
+        .iter()
+        .map(|c| ecs::CapacityProviderItem {
+            capacity_provider: c.name.v.clone(),
+            weight: c.weight as i32,
+            base: c.base as i32,
+        })
+        .collect();
     let ss = ServiceSettings {
         cluster: cluster.clone(),
-        service_name: name.clone(),
+        service_name: svc.ecs_name().to_string(),
         task_definition: svc.family.clone(),
         desired_count: desired as i32,
-        launch_type: "FARGATE".to_string(),
-        platform_version: "LATEST".to_string(),
+        launch_type: if capacity_provider_strategy.is_empty() {
+            "FARGATE".to_string()
+        } else {
+            String::new()
+        },
+        capacity_provider_strategy,
+        platform_version: svc
+            .platform_version
+            .as_ref()
+            .map_or_else(|| "LATEST".to_string(), |p| p.v.clone()),
         deployment_configuration: ecs::DeploymentConfiguration {
             deployment_circuit_breaker: ecs::CircuitBreaker {
                 enable: d.circuit_breaker,
@@ -501,9 +590,13 @@ fn service(
         },
         network_configuration: ecs::NetworkConfiguration {
             awsvpc_configuration: ecs::AwsVpcConfiguration {
-                subnets: subnets.to_vec(),
+                subnets,
                 security_groups,
-                assign_public_ip: if env.network.assign_public_ip {
+                assign_public_ip: if svc
+                    .assign_public_ip
+                    .as_ref()
+                    .map_or(env.network.assign_public_ip, |a| a.v)
+                {
                     "ENABLED"
                 } else {
                     "DISABLED"
@@ -517,9 +610,256 @@ fn service(
             .map(|lb| lb.grace_period.as_secs() as i32),
         load_balancers,
         enable_execute_command: svc.enable_execute_command,
-        enable_ecs_managed_tags: true,
-        propagate_tags: "SERVICE".to_string(),
-        tags: tags(env, &BTreeMap::new()),
+        enable_ecs_managed_tags: svc.ecs_managed_tags,
+        propagate_tags: svc
+            .propagate_tags
+            .as_ref()
+            .map_or_else(|| "SERVICE".to_string(), |p| p.v.clone()),
+        tags: tags(env, &svc.tags, &BTreeMap::new()),
     };
     Some((td, ss))
+}
+
+fn health_check(h: &crate::env::model::ContainerHealthCheck) -> ecs::HealthCheck {
+    ecs::HealthCheck {
+        command: h.command.iter().map(|c| c.v.clone()).collect(),
+        interval: h.interval.v.as_secs() as i32,
+        timeout: h.timeout.v.as_secs() as i32,
+        retries: h.retries.v as i32,
+        start_period: h.start_period.v.as_secs() as i32,
+    }
+}
+
+fn volume(v: &crate::env::model::Volume) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("name".into(), Value::from(v.name.v.clone()));
+    if let Some(e) = &v.efs {
+        let mut efs = serde_json::Map::new();
+        efs.insert(
+            "fileSystemId".into(),
+            Value::from(e.file_system_id.v.clone()),
+        );
+        if let Some(r) = &e.root_directory {
+            efs.insert("rootDirectory".into(), Value::from(r.v.clone()));
+        }
+        if e.transit_encryption {
+            efs.insert("transitEncryption".into(), Value::from("ENABLED"));
+        }
+        if let Some(p) = &e.transit_encryption_port {
+            efs.insert("transitEncryptionPort".into(), Value::from(p.v));
+        }
+        let mut auth = serde_json::Map::new();
+        if let Some(a) = &e.access_point_id {
+            auth.insert("accessPointId".into(), Value::from(a.v.clone()));
+        }
+        if e.iam {
+            auth.insert("iam".into(), Value::from("ENABLED"));
+        }
+        if !auth.is_empty() {
+            efs.insert("authorizationConfig".into(), Value::Object(auth));
+        }
+        out.insert("efsVolumeConfiguration".into(), Value::Object(efs));
+    }
+    Value::Object(out)
+}
+
+fn pairs(
+    list: &[(crate::env::model::Sp<String>, crate::env::model::Sp<String>)],
+) -> serde_json::Map<String, Value> {
+    list.iter()
+        .map(|(k, v)| (k.v.clone(), Value::from(v.v.clone())))
+        .collect()
+}
+
+/// A container definition with the container settings of the environment file applied: typed
+/// ones into their API fields, then `raw` merged over the whole.
+fn with_opts(
+    env: &Environment,
+    mut c: ecs::ContainerDefinition,
+    o: &crate::env::model::ContainerOpts,
+    errors: &mut Vec<Diagnostic>,
+) -> ecs::ContainerDefinition {
+    let int = |v: &Option<crate::env::model::Sp<i64>>| v.as_ref().map(|x| x.v as i32);
+    c.cpu = int(&o.cpu);
+    c.memory = int(&o.memory);
+    c.memory_reservation = int(&o.memory_reservation);
+    c.readonly_root_filesystem = o.readonly_root_filesystem.as_ref().is_some_and(|b| b.v);
+    if !o.port_mappings.is_empty() {
+        c.port_mappings = o
+            .port_mappings
+            .iter()
+            .map(|p| {
+                let mut extra = serde_json::Map::new();
+                if let Some(a) = &p.app_protocol {
+                    extra.insert("appProtocol".into(), Value::from(a.v.clone()));
+                }
+                ecs::PortMapping {
+                    container_port: p.container_port.v as i32,
+                    host_port: None,
+                    protocol: p.protocol.v.clone(),
+                    name: p.name.as_ref().map(|n| n.v.clone()),
+                    extra,
+                }
+            })
+            .collect();
+    }
+    if let Some(l) = &o.log {
+        c.log_configuration = Some(ecs::LogConfiguration {
+            log_driver: l.driver.v.clone(),
+            options: l
+                .options
+                .iter()
+                .map(|(k, v)| (k.v.clone(), v.v.clone()))
+                .collect(),
+            secret_options: secrets(env, &l.secret_options, errors),
+        });
+    }
+    let x = &mut c.extra;
+    if let Some(u) = &o.user {
+        x.insert("user".into(), Value::from(u.v.clone()));
+    }
+    if let Some(w) = &o.working_directory {
+        x.insert("workingDirectory".into(), Value::from(w.v.clone()));
+    }
+    if let Some(t) = &o.stop_timeout {
+        x.insert("stopTimeout".into(), Value::from(t.v.as_secs()));
+    }
+    if let Some(t) = &o.start_timeout {
+        x.insert("startTimeout".into(), Value::from(t.v.as_secs()));
+    }
+    if !o.ulimits.is_empty() {
+        x.insert(
+            "ulimits".into(),
+            o.ulimits
+                .iter()
+                .map(|u| serde_json::json!({ "name": u.name.v, "softLimit": u.soft.v, "hardLimit": u.hard.v }))
+                .collect(),
+        );
+    }
+    if let Some(lp) = &o.linux_parameters {
+        let mut m = serde_json::Map::new();
+        if let Some(i) = &lp.init_process_enabled {
+            m.insert("initProcessEnabled".into(), Value::from(i.v));
+        }
+        let caps = |l: &[crate::env::model::Sp<String>]| -> Value {
+            l.iter().map(|c| Value::from(c.v.clone())).collect()
+        };
+        let mut capabilities = serde_json::Map::new();
+        if !lp.capabilities_add.is_empty() {
+            capabilities.insert("add".into(), caps(&lp.capabilities_add));
+        }
+        if !lp.capabilities_drop.is_empty() {
+            capabilities.insert("drop".into(), caps(&lp.capabilities_drop));
+        }
+        if !capabilities.is_empty() {
+            m.insert("capabilities".into(), Value::Object(capabilities));
+        }
+        x.insert("linuxParameters".into(), Value::Object(m));
+    }
+    if !o.mounts.is_empty() {
+        x.insert(
+            "mountPoints".into(),
+            o.mounts
+                .iter()
+                .map(|m| {
+                    let mut v = serde_json::json!({ "sourceVolume": m.volume.v, "containerPath": m.path.v });
+                    if m.read_only {
+                        v["readOnly"] = Value::Bool(true);
+                    }
+                    v
+                })
+                .collect(),
+        );
+    }
+    if !o.depends_on.is_empty() {
+        x.insert(
+            "dependsOn".into(),
+            o.depends_on
+                .iter()
+                .map(|(c, cond)| serde_json::json!({ "containerName": c.v, "condition": cond.v }))
+                .collect(),
+        );
+    }
+    if !o.environment_files.is_empty() {
+        x.insert(
+            "environmentFiles".into(),
+            o.environment_files
+                .iter()
+                .map(|f| serde_json::json!({ "value": f.v, "type": "s3" }))
+                .collect(),
+        );
+    }
+    if let Some(f) = &o.firelens {
+        let mut m = serde_json::Map::new();
+        m.insert("type".into(), Value::from(f.kind.v.clone()));
+        if !f.options.is_empty() {
+            m.insert("options".into(), Value::Object(pairs(&f.options)));
+        }
+        x.insert("firelensConfiguration".into(), Value::Object(m));
+    }
+    if !o.docker_labels.is_empty() {
+        x.insert(
+            "dockerLabels".into(),
+            Value::Object(pairs(&o.docker_labels)),
+        );
+    }
+    if let Some(rc) = &o.repository_credentials {
+        match crate::naming::secret_arn(&rc.v, &env.region.v, &env.account_id.v) {
+            Ok(arn) if arn.contains(":secretsmanager:") => {
+                x.insert(
+                    "repositoryCredentials".into(),
+                    serde_json::json!({ "credentialsParameter": arn }),
+                );
+            }
+            Ok(_) => errors.push(
+                Diagnostic::error(
+                    "invalid-secret-reference",
+                    "repository_credentials must be a Secrets Manager secret, not an SSM parameter",
+                )
+                .at(&rc.loc),
+            ),
+            Err(e) => errors.push(Diagnostic::error("invalid-secret-reference", e).at(&rc.loc)),
+        }
+    }
+    if let Some(raw) = &o.raw {
+        match merged(&c, &raw.v) {
+            Ok(m) => c = m,
+            Err(e) => errors.push(
+                Diagnostic::error(
+                    "invalid-raw",
+                    format!(
+                        "raw of container \"{}\" does not make a container definition: {e}",
+                        c.name
+                    ),
+                )
+                .at(&raw.loc),
+            ),
+        }
+    }
+    c
+}
+
+/// `doc` with `raw` merged over it, in the API's JSON: objects merge key by key, anything else
+/// (lists included) is replaced; a `null` removes the field.
+fn merged<T: Serialize + serde::de::DeserializeOwned>(
+    doc: &T,
+    raw: &serde_json::Map<String, Value>,
+) -> Result<T, String> {
+    fn merge(into: &mut Value, over: &Value) {
+        match (into, over) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, v) in b {
+                    if v.is_null() {
+                        a.remove(k);
+                    } else {
+                        merge(a.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+            (slot, v) => *slot = v.clone(),
+        }
+    }
+    let mut v = serde_json::to_value(doc).map_err(|e| e.to_string())?;
+    merge(&mut v, &Value::Object(raw.clone()));
+    serde_json::from_value(v).map_err(|e| e.to_string())
 }

@@ -71,10 +71,9 @@ pub fn render(env: &Environment) -> Value {
         .map(|s| {
             let name = &s.name.v;
             let mut secret_arns: Vec<String> = s
-                .secrets
-                .iter()
-                .chain(s.sidecars.iter().flat_map(|c| c.secrets.iter()))
-                .filter_map(|(_, v)| crate::naming::secret_arn(&v.v, &env.region.v, &env.account_id.v).ok())
+                .secret_references()
+                .into_iter()
+                .filter_map(|v| crate::naming::secret_arn(&v.v, &env.region.v, &env.account_id.v).ok())
                 // The execution role's policy needs IAM resource ARNs, not `valueFrom` ones.
                 .map(|arn| crate::naming::secret_policy_resource(&arn))
                 .collect();
@@ -84,8 +83,15 @@ pub fn render(env: &Environment) -> Value {
             (
                 name.clone(),
                 json!({
-                    "container_name": name,
-                    "container_port": s.port.as_ref().map(|p| p.v),
+                    "service_name": s.service_name.as_ref().map(|n| n.v.clone()),
+                    "container_name": s.container(),
+                    "container_port": s
+                        .load_balancer
+                        .as_ref()
+                        .and_then(|lb| lb.container_port.as_ref())
+                        .or(s.port.as_ref())
+                        .or(s.container.port_mappings.first().map(|p| &p.container_port))
+                        .map(|p| p.v),
                     "cpu": s.cpu.v,
                     "memory": s.memory.v,
                     "desired_count": s.autoscaling.as_ref().map_or(s.desired_count.v, |a| s.desired_count.v.max(a.min.v)),
@@ -97,6 +103,7 @@ pub fn render(env: &Environment) -> Value {
                     "log_group_name": Names::log_group(cluster, name),
                     "secret_arns": secret_arns,
                     "load_balancer": s.load_balancer.as_ref().map(|lb| json!({
+                        "target_group_arn": lb.target_group_arn.as_ref().map(|a| a.v.clone()),
                         "path_patterns": lb.path_patterns.iter().map(|p| p.v.clone()).collect::<Vec<_>>(),
                         "hosts": lb.hosts.iter().map(|h| h.v.clone()).collect::<Vec<_>>(),
                         "priority": lb.priority.v,
@@ -107,6 +114,13 @@ pub fn render(env: &Environment) -> Value {
                     "autoscaling": s.autoscaling.as_ref().map(|a| json!({
                         "min": a.min.v, "max": a.max.v, "cpu_target": a.cpu_target.v,
                     })),
+                    "platform_version": s.platform_version.as_ref().map_or("LATEST", |p| p.v.as_str()),
+                    "propagate_tags": s.propagate_tags.as_ref().map_or("SERVICE", |p| p.v.as_str()),
+                    "enable_ecs_managed_tags": s.ecs_managed_tags,
+                    "enable_execute_command": s.enable_execute_command,
+                    "capacity_provider_strategy": s.capacity_providers.iter().map(|c| json!({
+                        "capacity_provider": c.name.v, "weight": c.weight, "base": c.base,
+                    })).collect::<Vec<_>>(),
                     "deployment": {
                         "minimum_healthy_percent": d.minimum_healthy_percent.v,
                         "maximum_percent": d.maximum_percent.v,

@@ -599,7 +599,7 @@ impl<'a> Rollout<'a> {
                     ecs::update_service_with(
                         &d.clients.ecs,
                         &d.env.cluster.v,
-                        &name,
+                        d.env.ecs_name(&name),
                         &target,
                         settings,
                         desired,
@@ -645,6 +645,7 @@ impl<'a> Rollout<'a> {
             .iter()
             .map(|s| Watch {
                 service: s.clone(),
+                ecs_name: self.d.env.ecs_name(s).to_string(),
                 target: self.targets[s].clone(),
                 timeout: service_timeout(self.d.env, s, self.opts.timeout),
             })
@@ -785,7 +786,13 @@ impl<'a> Rollout<'a> {
                     // Created by this deploy: nothing to go back to, so stop it.
                     self.progress
                         .info(&format!("{name}: created by this deploy; scaling it to 0"));
-                    let r = ecs::set_desired_count(&d.clients.ecs, self.cluster(), &name, 0).await;
+                    let r = ecs::set_desired_count(
+                        &d.clients.ecs,
+                        self.cluster(),
+                        d.env.ecs_name(&name),
+                        0,
+                    )
+                    .await;
                     let outcome = self.report.outcome(&name);
                     outcome.note = Some("created by this deploy: scaled to 0".into());
                     outcome.rollback = Some(match r {
@@ -857,9 +864,10 @@ pub async fn point_and_wait(
     let mut out = BTreeMap::new();
     let mut watches = Vec::new();
     for (name, arn) in moves {
-        match ecs::update_service(&clients.ecs, &env.cluster.v, name, arn).await {
+        match ecs::update_service(&clients.ecs, &env.cluster.v, env.ecs_name(name), arn).await {
             Ok(_) => watches.push(Watch {
                 service: name.clone(),
+                ecs_name: env.ecs_name(name).to_string(),
                 target: arn.clone(),
                 timeout: service_timeout(env, name, timeout),
             }),

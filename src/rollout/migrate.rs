@@ -44,7 +44,11 @@ pub async fn run(
         &ecs::OneOff {
             cluster,
             task_definition_arn: task_definition,
-            container: service,
+            // The rendered task definition's first container is the main one.
+            container: td
+                .container_definitions
+                .first()
+                .map_or(service, |c| c.name.as_str()),
             command: &command,
             network: &settings.network_configuration.awsvpc_configuration,
             started_by: "slipway-migrate",

@@ -27,10 +27,10 @@ pub fn pairs(
 ) -> Result<Vec<(EcrRef, EcrRef)>, String> {
     let mut out: BTreeMap<EcrRef, EcrRef> = BTreeMap::new();
     for (name, td) in &target.task_definitions {
+        // Rendered task definitions hold the main container first.
         let main = |t: &TaskDefinition| {
             t.container_definitions
-                .iter()
-                .find(|c| &c.name == name)
+                .first()
                 .and_then(|c| EcrRef::parse(&c.image))
         };
         let Some(to) = main(td) else { continue };

@@ -31,15 +31,32 @@ pub async fn rows(
     clients: &Clients,
 ) -> Result<Vec<Row>, AwsError> {
     let names: Vec<String> = env.services.iter().map(|s| s.name.v.clone()).collect();
-    let described = match ecs::describe_services(&clients.ecs, &env.cluster.v, &names).await {
+    // ECS name → (label, main container).
+    let declared: std::collections::BTreeMap<String, (String, String)> = env
+        .services
+        .iter()
+        .map(|s| {
+            (
+                s.ecs_name().to_string(),
+                (s.name.v.clone(), s.container().to_string()),
+            )
+        })
+        .collect();
+    let ecs_names: Vec<String> = declared.keys().cloned().collect();
+    let declared = &declared;
+    let described = match ecs::describe_services(&clients.ecs, &env.cluster.v, &ecs_names).await {
         Ok(d) => d,
         Err(e) if e.is_code("ClusterNotFoundException") => ecs::Described {
             found: Vec::new(),
-            missing: names.clone(),
+            missing: ecs_names.clone(),
         },
         Err(e) => return Err(e),
     };
     let rows = bounded(described.found, CONCURRENCY, |s| async move {
+        let (label, container) = declared
+            .get(&s.name)
+            .cloned()
+            .unwrap_or_else(|| (s.name.clone(), s.name.clone()));
         let (_, td) = ecs::describe_task_definition(&clients.ecs, &s.task_definition).await?;
         let family = crate::naming::family_of(&s.task_definition).to_string();
         let healthy = history::last_healthy(&clients.ecs, &family, &[]).await?;
@@ -47,14 +64,14 @@ pub async fn rows(
         let image = td
             .container_definitions
             .iter()
-            .find(|c| c.name == s.name)
+            .find(|c| c.name == container)
             .or_else(|| td.container_definitions.first())
             .map(|c| c.image.clone())
             .unwrap_or_default();
         let primary = s.primary().cloned();
         Ok::<_, AwsError>(Row {
             environment: env.name.clone(),
-            service: s.name.clone(),
+            service: label,
             state: "running".into(),
             image_tag: crate::live::image_tag(&image).map(str::to_string),
             git_sha: tag(history::GIT_SHA),
@@ -78,7 +95,7 @@ pub async fn rows(
     for name in described.missing {
         out.push(Row {
             environment: env.name.clone(),
-            service: name,
+            service: declared.get(&name).map_or(name, |(label, _)| label.clone()),
             state: "not created".into(),
             image_tag: None,
             git_sha: None,

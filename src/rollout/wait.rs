@@ -19,7 +19,10 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(15);
 
 #[derive(Clone, Debug)]
 pub struct Watch {
+    /// The service's label in the environment file (what results are keyed by).
     pub service: String,
+    /// Its name in ECS.
+    pub ecs_name: String,
     /// The task definition the service must settle on.
     pub target: String,
     pub timeout: Duration,
@@ -126,7 +129,7 @@ pub async fn wait(
         if pending.is_empty() {
             return Ok(done);
         }
-        let names: Vec<String> = pending.iter().map(|w| w.service.clone()).collect();
+        let names: Vec<String> = pending.iter().map(|w| w.ecs_name.clone()).collect();
         // Polls start on a schedule (`interval` apart), however long each one takes.
         let poll_started = Instant::now();
         match ecs::describe_services(client, cluster, &names).await {
@@ -138,7 +141,7 @@ pub async fn wait(
                     .map(|s| (s.name.as_str(), s))
                     .collect();
                 for w in &pending {
-                    let Some(s) = by_name.get(w.service.as_str()) else {
+                    let Some(s) = by_name.get(w.ecs_name.as_str()) else {
                         done.insert(
                             w.service.clone(),
                             Settled::Failed {

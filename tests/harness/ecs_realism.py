@@ -358,6 +358,10 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
                 if attr == "deployment_configuration":
                     value = _merge_deployment_configuration(None, value)
                 setattr(service, attr, value)
+            if settings.get("capacity_provider_strategy"):
+                # A service placed by a capacity provider strategy has no launch type: ECS
+                # leaves launchType out of DescribeServices (moto would report one).
+                service.launch_type = None
 
     def update_service(self, service_properties: dict[str, Any]) -> ecs_models.Service:
         with _LOCK:

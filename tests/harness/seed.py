@@ -137,13 +137,19 @@ def main() -> int:
         }
 
     sm = client("secretsmanager", args.endpoint, region)
-    secret_names = set()
+    ssm = client("ssm", args.endpoint, region)
+    secret_names, parameter_names = set(), set()
     for s in tv["services"].values():
         for arn in s.get("secret_arns", []):
-            name = arn.split(":secret:", 1)[1]
-            secret_names.add(name[:-2] if name.endswith("-*") else name)
+            if ":secret:" in arn:
+                name = arn.split(":secret:", 1)[1]
+                secret_names.add(name[:-2] if name.endswith("-*") else name)
+            elif ":parameter/" in arn:
+                parameter_names.add("/" + arn.split(":parameter/", 1)[1])
     for name in sorted(secret_names):
         sm.create_secret(Name=name, SecretString=json.dumps({"value": "not-a-real-secret"}))
+    for name in sorted(parameter_names):
+        ssm.put_parameter(Name=name, Value="not-a-real-secret", Type="SecureString")
 
     for tag in args.push:
         for name in sorted(repo_urls):

@@ -823,6 +823,60 @@ def check_parent_death(env: Env, infra: Infra) -> None:
         raise
 
 
+def check_capacity_providers_and_task_definition_fields(env: Env, infra: Infra) -> None:
+    """A capacity provider strategy is kept and the launch type left out, as ECS answers; the
+    task definition fields adopted services use (FireLens, EFS, dependsOn, pidMode, ...) come
+    back as they were registered."""
+    td = env.ecs.register_task_definition(
+        family="rich",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="512",
+        memory="1024",
+        pidMode="task",
+        ephemeralStorage={"sizeInGiB": 30},
+        volumes=[{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "transitEncryption": "ENABLED"}}],
+        containerDefinitions=[
+            {
+                "name": "app",
+                "image": "ghcr.io/x/app:1",
+                "essential": True,
+                "dependsOn": [{"containerName": "log", "condition": "START"}],
+                "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}],
+                "logConfiguration": {"logDriver": "awsfirelens", "options": {"Name": "cloudwatch"}},
+                "systemControls": [{"namespace": "net.core.somaxconn", "value": "1024"}],
+                "linuxParameters": {"initProcessEnabled": True},
+            },
+            {"name": "log", "image": "fluent-bit:2", "essential": True, "firelensConfiguration": {"type": "fluentbit"}},
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    got = env.ecs.describe_task_definition(taskDefinition=td)["taskDefinition"]
+    eq((got["pidMode"], got["ephemeralStorage"]), ("task", {"sizeInGiB": 30}), "task-level fields")
+    eq(got["volumes"][0]["efsVolumeConfiguration"]["transitEncryption"], "ENABLED", "EFS volume")
+    app, log = got["containerDefinitions"]
+    eq(app["dependsOn"], [{"containerName": "log", "condition": "START"}], "dependsOn")
+    eq(app["logConfiguration"]["logDriver"], "awsfirelens", "FireLens log driver")
+    eq(app["systemControls"][0]["value"], "1024", "systemControls")
+    eq(app["linuxParameters"], {"initProcessEnabled": True}, "linuxParameters")
+    eq(log["firelensConfiguration"], {"type": "fluentbit"}, "firelensConfiguration")
+
+    env.ecs.create_service(
+        cluster=infra.cluster,
+        serviceName="spot",
+        taskDefinition=td,
+        desiredCount=1,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 3}, {"capacityProvider": "FARGATE", "weight": 1, "base": 1}],
+        networkConfiguration=infra.network,
+    )
+    s = infra.service("spot")
+    check(s.get("launchType") is None, f"a service on a capacity provider strategy has no launchType: {s.get('launchType')}")
+    eq(
+        [(c["capacityProvider"], c.get("weight"), c.get("base", 0)) for c in s["capacityProviderStrategy"]],
+        [("FARGATE_SPOT", 3, 0), ("FARGATE", 1, 1)],
+        "capacityProviderStrategy",
+    )
+
+
 CHECKS = [
     check_control_api,
     check_call_counting,
@@ -837,6 +891,7 @@ CHECKS = [
     check_faults,
     check_list_task_definitions,
     check_create_service_idempotence,
+    check_capacity_providers_and_task_definition_fields,
     check_reset,
     check_parent_death,
 ]

@@ -251,9 +251,13 @@ impl Applied {
     /// Each service's image tag, as it runs.
     pub async fn running_tags(&self) -> Vec<(String, String)> {
         let names = self.stage.service_names();
-        let live = slipway::live::fetch(&self.stage.clients.ecs, &self.stage.cluster(), &names)
-            .await
-            .unwrap();
+        let live = slipway::live::fetch(
+            &self.stage.clients.ecs,
+            &self.stage.cluster(),
+            &slipway::live::named(&names),
+        )
+        .await
+        .unwrap();
         live.image_tags().into_iter().collect()
     }
 }

@@ -11,9 +11,13 @@ use serde_json::{json, Value};
 use crate::support::Stage;
 
 async fn live_tags(stage: &Stage) -> BTreeMap<String, String> {
-    let live = slipway::live::fetch(&stage.clients.ecs, &stage.cluster(), &stage.service_names())
-        .await
-        .unwrap();
+    let live = slipway::live::fetch(
+        &stage.clients.ecs,
+        &stage.cluster(),
+        &slipway::live::named(&stage.service_names()),
+    )
+    .await
+    .unwrap();
     live.image_tags()
 }
 

@@ -119,9 +119,13 @@ async fn a_holder_killed_with_9_is_taken_over_once_its_lease_runs_out() {
     assert_eq!(code, 0, "{err}\n{r:#}");
     assert!(err.contains("took over the lock of @"), "{err}");
     let names = stage.service_names();
-    let live = slipway::live::fetch(&stage.clients.ecs, &stage.cluster(), &names)
-        .await
-        .unwrap();
+    let live = slipway::live::fetch(
+        &stage.clients.ecs,
+        &stage.cluster(),
+        &slipway::live::named(&names),
+    )
+    .await
+    .unwrap();
     assert!(
         live.image_tags().values().all(|t| t == "v2"),
         "{:?}",
@@ -266,10 +270,13 @@ async fn a_run_killed_at_a_random_point_lands_when_run_again() {
         let _ = run.kill();
         let _ = run.wait();
         let (code, r, err) = stage.deploy(tag, &["--no-smoke", "--lock-timeout", "20s"]);
-        let live =
-            slipway::live::fetch(&stage.clients.ecs, &stage.cluster(), &stage.service_names())
-                .await
-                .unwrap();
+        let live = slipway::live::fetch(
+            &stage.clients.ecs,
+            &stage.cluster(),
+            &slipway::live::named(&stage.service_names()),
+        )
+        .await
+        .unwrap();
         assert_eq!(code, 0, "{tag} killed after {delay:?}: {err}\n{r:#}");
         assert!(
             live.image_tags().values().all(|t| t == tag),

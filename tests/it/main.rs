@@ -3,6 +3,7 @@
 mod apply;
 mod changed;
 mod comment;
+mod containers;
 mod contract;
 mod deploy;
 mod diff;
