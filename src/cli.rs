@@ -73,6 +73,51 @@ pub enum Command {
     Version(VersionArgs),
     /// Write the GitHub Actions workflows the environment files imply (plan, apply, deploy, ...)
     Workflows(WorkflowsArgs),
+    /// Write an environment file: adopt what runs in a cluster (--from-cluster), or a new one
+    Init(InitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The environment to write (<envs-dir>/<NAME>.hcl)
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// Adopt the services that run in this ECS cluster, under the names they have
+    #[arg(long, value_name = "CLUSTER")]
+    pub from_cluster: Option<String>,
+
+    /// AWS region (default: the AWS configuration's)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// With --from-cluster: only this ECS service (repeatable). Without: a service of the new
+    /// environment, NAME or NAME:PORT (repeatable)
+    #[arg(long = "service", value_name = "NAME[:PORT]")]
+    pub services: Vec<String>,
+
+    /// A new environment's AWS account id
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// A new environment's ECS cluster name (default: <NAME>)
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// The GitHub repository (owner/name) whose workflows deploy a new environment
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub github_repo: Option<String>,
+
+    /// Never ask: values not given as flags are errors (the default when stdin is not a terminal)
+    #[arg(long)]
+    pub no_input: bool,
+
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Args, Debug)]

@@ -211,12 +211,19 @@ pub fn normalise_task_definition(td: &TaskDefinition) -> Value {
     td.cpu = canonical_cpu(&td.cpu);
     td.memory = canonical_memory(&td.memory);
     let awsvpc = td.network_mode == "awsvpc";
-    // What Fargate runs a task definition without a runtime platform on.
-    td.runtime_platform
+    // What Fargate runs a task definition without a runtime platform (or half of one) on.
+    let platform = td
+        .runtime_platform
         .get_or_insert_with(|| crate::render::ecs::RuntimePlatform {
-            cpu_architecture: "X86_64".to_string(),
-            operating_system_family: "LINUX".to_string(),
+            cpu_architecture: String::new(),
+            operating_system_family: String::new(),
         });
+    if platform.cpu_architecture.is_empty() {
+        platform.cpu_architecture = "X86_64".to_string();
+    }
+    if platform.operating_system_family.is_empty() {
+        platform.operating_system_family = "LINUX".to_string();
+    }
     td.container_definitions.sort_by(|a, b| a.name.cmp(&b.name));
     for c in &mut td.container_definitions {
         c.environment.sort();

@@ -4,6 +4,7 @@
 //! The binary (`src/main.rs`) is a thin shell over this library so that integration tests and
 //! benchmarks drive exactly the code users run.
 
+pub mod adopt;
 pub mod aws;
 pub mod changed;
 pub mod cli;

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Changed(args) => commands::changed::run(&s, args, &p),
         Command::Version(args) => commands::version::run(&s, args, &p),
         Command::Workflows(args) => commands::workflows::run(&s, args, &p),
+        Command::Init(args) => runtime().block_on(commands::init::run(&s, args, &p)),
     };
     exit.into()
 }

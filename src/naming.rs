@@ -110,6 +110,11 @@ pub fn revision_number(arn: &str) -> Option<i32> {
 /// as `ghcr.io/org/api:${image_tag}` can be bootstrapped.
 pub const BOOTSTRAP_TAG: &str = "bootstrap";
 
+/// What `image_tag` stands for while an environment is loaded without a tag (diff, plan and
+/// init compare with what runs): each service's own live tag, put in by `render` container by
+/// container. Nothing else may produce this text.
+pub const LIVE_IMAGE_TAG: &str = "@@slipway:live-image-tag@@";
+
 /// The tag slipway puts on every task definition and service it renders: which environment
 /// owns it. Bookkeeping, like the revision tags: a diff does not count it.
 pub const ENVIRONMENT_TAG: &str = "slipway:environment";

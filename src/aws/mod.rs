@@ -93,6 +93,7 @@ pub struct Clients {
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub s3: aws_sdk_s3::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 impl Clients {
@@ -109,6 +110,7 @@ impl Clients {
             iam: aws_sdk_iam::Client::new(config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod changed;
 pub mod comment;
 pub mod deploy;
 pub mod diff;
+pub mod init;
 pub mod migrate;
 pub mod plan;
 pub mod promote;
@@ -88,7 +89,11 @@ pub fn scope(
     Scope {
         tf: outputs.map(|o| o.values().clone()),
         tf_sensitive: outputs.map(|o| o.sensitive().to_vec()).unwrap_or_default(),
-        image_tag: image_tag.map(str::to_string),
+        // Without a tag (and when the loader must know every value), `image_tag` is each
+        // service's live tag, which `render` puts in per service.
+        image_tag: image_tag
+            .map(str::to_string)
+            .or_else(|| (!allow_unknown).then(|| crate::naming::LIVE_IMAGE_TAG.to_string())),
         git: git.cloned(),
         env_name: env.to_string(),
         allow_unknown,

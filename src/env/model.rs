@@ -249,6 +249,8 @@ pub struct ContainerOpts {
     /// S3 object ARNs of `.env` files.
     pub environment_files: Vec<Sp<String>>,
     pub log: Option<Log>,
+    /// `false`: no log configuration at all (the container's output goes nowhere on Fargate).
+    pub logging: bool,
     pub firelens: Option<Firelens>,
     /// Explicit port mappings (exactly as written; `port` is the one-port shorthand).
     pub port_mappings: Vec<PortMap>,

@@ -822,6 +822,7 @@ fn container_opts(r: &Reader, sink: &Sink, resources: [&'static str; 3]) -> Cont
         depends_on,
         environment_files: r.strings("environment_files").unwrap_or_default(),
         log,
+        logging: r.bool("logging").is_none_or(|b| b.v),
         firelens,
         port_mappings,
         docker_labels: r.string_map("docker_labels"),

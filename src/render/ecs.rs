@@ -52,7 +52,11 @@ pub struct TaskDefinition {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimePlatform {
+    /// Empty when a definition leaves it out (`X86_64` then).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cpu_architecture: String,
+    /// Empty when a definition leaves it out (`LINUX` then).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub operating_system_family: String,
 }
 
@@ -121,7 +125,9 @@ fn tcp() -> String {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct KeyValue {
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub value: String,
 }
 

@@ -247,6 +247,9 @@ impl OutputReader<'_> {
     }
 
     fn service_field(&self, svc: &str, field: &str, loc: &Loc, optional: bool) -> Option<String> {
+        if optional && self.outputs.get("services").is_none() {
+            return None;
+        }
         let v = self.output("services", loc)?;
         let Some(entry) = v.as_object().and_then(|m| m.get(svc)) else {
             let keys: Vec<&str> = v
@@ -617,7 +620,41 @@ fn service(
             .map_or_else(|| "SERVICE".to_string(), |p| p.v.clone()),
         tags: tags(env, &svc.tags, &BTreeMap::new()),
     };
-    Some((td, ss))
+    live_tag(name, td, ss, inputs, loc, errors)
+}
+
+/// `image_tag` of an environment loaded without one (`naming::LIVE_IMAGE_TAG`) is the
+/// service's live tag: put in wherever it ended up (images, variables, tags).
+fn live_tag(
+    name: &str,
+    td: TaskDefinition,
+    ss: ServiceSettings,
+    inputs: &Inputs,
+    loc: &Loc,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<(TaskDefinition, ServiceSettings)> {
+    let text = serde_json::to_string(&(&td, &ss)).expect("API shapes serialise");
+    if !text.contains(crate::naming::LIVE_IMAGE_TAG) {
+        return Some((td, ss));
+    }
+    let tag = inputs
+        .image_tag
+        .clone()
+        .or_else(|| inputs.live_image_tags.get(name).cloned());
+    let Some(tag) = tag else {
+        errors.push(
+            Diagnostic::error(
+                "missing-image-tag",
+                format!("service \"{name}\" uses image_tag, and no tag was given"),
+            )
+            .at(loc)
+            .help("pass --image-tag TAG (a service that runs already keeps its own tag in diff and plan)"),
+        );
+        return None;
+    };
+    let json = serde_json::to_string(&tag).expect("a string serialises");
+    let quoted = &json[1..json.len() - 1];
+    serde_json::from_str(&text.replace(crate::naming::LIVE_IMAGE_TAG, quoted)).ok()
 }
 
 fn health_check(h: &crate::env::model::ContainerHealthCheck) -> ecs::HealthCheck {
@@ -713,6 +750,9 @@ fn with_opts(
                 .collect(),
             secret_options: secrets(env, &l.secret_options, errors),
         });
+    }
+    if !o.logging {
+        c.log_configuration = None;
     }
     let x = &mut c.extra;
     if let Some(u) = &o.user {

@@ -97,7 +97,11 @@ pub fn render(env: &Environment) -> Value {
                     "desired_count": s.autoscaling.as_ref().map_or(s.desired_count.v, |a| s.desired_count.v.max(a.min.v)),
                     "family": s.family,
                     "repository": s.repository.as_ref().map(|r| r.v.clone()),
-                    "image": s.image.as_ref().map(|i| i.v.clone()),
+                    // Terraform's first task definition: an image on the deploy's tag gets the
+                    // bootstrap tag when the environment was loaded without one.
+                    "image": s.image.as_ref().map(|i| {
+                        i.v.replace(crate::naming::LIVE_IMAGE_TAG, crate::naming::BOOTSTRAP_TAG)
+                    }),
                     "execution_role_name": Names::execution_role(cluster, name),
                     "task_role_name": Names::task_role(cluster, name),
                     "log_group_name": Names::log_group(cluster, name),

@@ -11,6 +11,10 @@ apply: the same change (20 services to a new tag, instant rollouts) by `slipway 
 add over deploy, and the lock's acquire and release latency from apply's report (S3 on the
 emulator: GetObject + PutObject If-None-Match, DeleteObject If-Match).
 
+init: `slipway init --from-cluster` of a cluster with 50 services another tool created (the
+task-definition corpus, repeated; tests/harness/foreign.py): wall time, read time, the API
+calls it made, and whether `slipway diff` of the result is clean (target: a few seconds).
+
 diff: `slipway diff` of a generated environment with N = 1, 10, 50, 200 services (target: 50
 services <= 1 s wall), the API calls it made (budget: ceil(N/10) DescribeServices + one
 DescribeTaskDefinition per distinct task definition + 12), and the seeds' way: a loop of awscli
@@ -247,6 +251,51 @@ def bench_apply(slipway, url, work, envs, env, runs):
     return n, med(deploys), med(applies), (med(acquire), max(acquire)), (med(release), max(release))
 
 
+def bench_init(slipway, url, work, env, runs, n=50):
+    """init --from-cluster of n corpus services: medians of wall and read time, API calls."""
+    control(url, "/_slipway/reset", {})
+    corpus = os.path.join(HERE, "..", "fixtures", "taskdefs")
+    files = sorted(os.path.join(corpus, f) for f in os.listdir(corpus) if f.endswith(".json") and f != "features.json")
+    copies = math.ceil(n / len(files))
+    out = run([sys.executable, os.path.join(HERE, "foreign.py"), "--endpoint", url, "--account", ACCOUNT, "--region", REGION,
+               "--cluster", "adopt", "corpus", *files, "--copies", str(copies), "--limit", str(n)], env=env)
+    created = json.loads(out.stdout)["services"]
+    names = [s["name"] for s in created]
+    walls, reads, calls = [], [], None
+    for i in range(runs):
+        d = os.path.join(work, f"init-{i}")
+        os.makedirs(d)
+        control(url, "/_slipway/calls/reset", {})
+        args = [slipway, "--envs-dir", os.path.join(d, "envs"), "--format", "json", "init", "--env", "adopted",
+                "--from-cluster", "adopt", "--region", REGION]
+        t = time.perf_counter()
+        r = run(args, env=env, check=False)
+        walls.append(time.perf_counter() - t)
+        if r.returncode != 0:
+            raise SystemExit(f"init: exit {r.returncode}: {r.stderr[-3000:]}")
+        reads.append(json.loads(r.stdout)["seconds"]["read"])
+        calls = control(url, "/_slipway/calls", method="GET")
+    none = os.path.join(work, "none.json")
+    with open(none, "w") as f:
+        f.write("{}")
+    r = run([slipway, "--envs-dir", os.path.join(work, "init-0", "envs"), "--format", "json", "diff", "--env", "adopted",
+             "--tf-outputs", none], env=env, check=False)
+    doc = json.loads(r.stdout)
+    changed = [s["service"] for s in doc["services"] if s["action"] != "unchanged"]
+    med = statistics.median
+    return len(names), med(walls), min(walls), med(reads), sum(calls.values()), calls, changed
+
+
+def print_init(result, runs):
+    if result:
+        n, wall, best, read, total, calls, changed = result
+        print(f"\nslipway init --from-cluster, {n} services (median of {runs} runs)")
+        print(f"  wall {wall * 1000:.0f} ms (best {best * 1000:.0f} ms), of which reading the cluster {read * 1000:.0f} ms; "
+              f"{total} API calls: " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items())))
+        print(f"  diff of the adopted file: {n - len(changed)} of {n} services unchanged"
+              + (f"; changed: {', '.join(changed)} (plain variables whose names look secret are withheld)" if changed else ""))
+
+
 def print_apply(result, runs):
     if result:
         n, deploy, apply, (acq, acq_max), (rel, rel_max) = result
@@ -293,7 +342,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="1,10,50,200")
     ap.add_argument("--ecs-deploy", default=".venv-peers/bin/ecs")
-    ap.add_argument("--only", choices=["diff", "deploy", "apply"], default=None)
+    ap.add_argument("--only", choices=["diff", "deploy", "apply", "init"], default=None)
     args = ap.parse_args()
     slipway = os.path.abspath(args.slipway)
     env = dict(os.environ, **CREDS)
@@ -336,6 +385,10 @@ def main():
             if args.only in (None, "apply"):
                 applied = bench_apply(slipway, url, work, envs, env, args.runs)
             print_apply(applied, args.runs)
+            adopted = None
+            if args.only in (None, "init"):
+                adopted = bench_init(slipway, url, work, env, args.runs)
+            print_init(adopted, args.runs)
     finally:
         proc.terminate()
 

@@ -11,6 +11,7 @@ mod emulator;
 mod faults;
 mod first_run;
 mod fuzz;
+mod init;
 mod lock;
 mod malformed;
 mod plan;
