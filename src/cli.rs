@@ -75,6 +75,54 @@ pub enum Command {
     Workflows(WorkflowsArgs),
     /// Write an environment file: adopt what runs in a cluster (--from-cluster), or a new one
     Init(InitArgs),
+    /// Take a never-applied environment to applied: Terraform init/plan/apply behind the gates,
+    /// OIDC roles checked, and what GitHub still needs (--backend: the state bucket first)
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BootstrapArgs {
+    /// Environment to bootstrap
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// First create the Terraform state bucket (terraform/bootstrap, local state) and write
+    /// <terraform-dir>/<env>.s3.tfbackend
+    #[arg(long)]
+    pub backend: bool,
+
+    /// The root that creates the state bucket
+    #[arg(long, value_name = "DIR", default_value = "terraform/bootstrap")]
+    pub backend_dir: PathBuf,
+
+    /// The state bucket to create (default: the environment's deploy.lock_bucket)
+    #[arg(long, value_name = "NAME")]
+    pub state_bucket: Option<String>,
+
+    /// Also create this DynamoDB lock table (not needed: Terraform 1.10+ locks the state in S3)
+    #[arg(long, value_name = "NAME")]
+    pub lock_table: Option<String>,
+
+    /// Overwrite a tfbackend file that says something else
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub root: TerraformRoot,
+
+    /// Passed to `terraform init` (repeatable); default: <env>.s3.tfbackend when it exists and
+    /// the root's backend is s3
+    #[arg(long = "backend-config", value_name = "CONFIG")]
+    pub backend_config: Vec<String>,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Args, Debug)]

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Version(args) => commands::version::run(&s, args, &p),
         Command::Workflows(args) => commands::workflows::run(&s, args, &p),
         Command::Init(args) => runtime().block_on(commands::init::run(&s, args, &p)),
+        Command::Bootstrap(args) => runtime().block_on(commands::bootstrap::run(&s, args, &p)),
     };
     exit.into()
 }

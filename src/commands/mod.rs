@@ -2,6 +2,7 @@
 //! that owns each step, print, return an exit code.
 
 pub mod apply;
+pub mod bootstrap;
 pub mod changed;
 pub mod comment;
 pub mod deploy;

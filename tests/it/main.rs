@@ -1,6 +1,7 @@
 //! Integration tests, one binary, split by topic.
 
 mod apply;
+mod bootstrap;
 mod changed;
 mod comment;
 mod containers;
