@@ -536,7 +536,7 @@ fn service_body(
     }
 
     // The main container.
-    let secret_like = container_attrs(&mut b, main, true, cluster, label, f, &residual.containers);
+    let secret_like = container_attrs(&mut b, main, true, cluster, label, &residual.containers);
 
     if let Some(lb) = s.load_balancers.first() {
         let mut l = Body::new();
@@ -689,7 +689,7 @@ fn service_body(
             sb.attr("essential", true);
         }
         let mut withheld =
-            container_attrs(&mut sb, c, false, cluster, label, f, &residual.containers);
+            container_attrs(&mut sb, c, false, cluster, label, &residual.containers);
         if !withheld.is_empty() {
             notes.push(format!(
                 "{label}: sidecar {}'s variables {} look secret and were not written",
@@ -727,10 +727,8 @@ fn container_attrs(
     is_main: bool,
     cluster: &Cluster,
     label: &str,
-    f: &Found,
     raws: &BTreeMap<String, Map<String, Value>>,
 ) -> Vec<(String, String)> {
-    let _ = f;
     if !c.entry_point.is_empty() {
         b.attr("entrypoint", strings(&c.entry_point));
     }

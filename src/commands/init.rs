@@ -105,7 +105,7 @@ async fn from_cluster(s: &Settings, args: &InitArgs, cluster: &str, p: &Printer)
     let mut residuals: BTreeMap<String, Residual> = BTreeMap::new();
     let mut written = adopt::write(&live, &args.env, &residuals);
     for pass in 0..2 {
-        let rendered = match render_staged(&s.envs_dir, &args.env, &written.text, &live, &written) {
+        let rendered = match render_staged(&s.envs_dir, &args.env, &written.text, &written) {
             Ok(r) => r,
             Err(e) => {
                 p.error(format!("the adopted file does not render: {e}"));
@@ -348,11 +348,9 @@ fn render_staged(
     envs_dir: &Path,
     env: &str,
     text: &str,
-    live: &adopt::Cluster,
     written: &adopt::Written,
 ) -> Result<crate::render::Ecs, String> {
     let staged = stage(envs_dir, &[(format!("{env}.hcl"), text.to_string())])?;
-    let _ = live;
     render_dir(staged.path(), env, written)
 }
 
