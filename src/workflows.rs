@@ -313,6 +313,40 @@ impl Writer<'_> {
         self.line(8, "required: true");
     }
 
+    /// `permissions: {}` for the whole workflow (each job asks for its own), then `jobs:`.
+    fn jobs_header(&mut self) {
+        self.out.push('\n');
+        self.line(0, "permissions: {}");
+        self.out.push('\n');
+        self.line(0, "jobs:");
+    }
+
+    /// One `workflow_dispatch` input.
+    fn input(&mut self, name: &str, description: &str, kind: &str, required: bool) {
+        self.line(6, &format!("{name}:"));
+        self.line(8, &format!("description: {description}"));
+        self.line(8, &format!("type: {kind}"));
+        self.line(8, &format!("required: {required}"));
+    }
+
+    /// The job of one environment in a dispatched workflow (only the chosen one runs): its
+    /// GitHub environment and concurrency group written out, not computed from the input.
+    /// Returns the environment's deploy role.
+    fn dispatched_job<'f>(&mut self, kind: &str, index: usize, f: &'f Flow) -> &'f str {
+        if index > 0 {
+            self.out.push('\n');
+        }
+        let (_, role) = f.deploy.as_ref().expect("filtered");
+        self.job(
+            &format!("{kind}-{}", name(f)),
+            &format!("{kind} ({})", name(f)),
+            Some(name(f)),
+            Some(&format!("slipway-{}", name(f))),
+        );
+        self.line(4, &format!("if: inputs.environment == '{}'", name(f)));
+        role
+    }
+
     fn finish(self) -> String {
         self.out
     }
@@ -544,42 +578,29 @@ fn apply(envs: &[&Flow], opts: &Options) -> String {
     w.line(2, "workflow_dispatch:");
     w.line(4, "inputs:");
     w.dispatch_environment(envs, "Environment to apply");
-    w.line(6, "pr:");
-    w.line(8, "description: Pull request whose reviewed plan to apply");
-    w.line(8, "type: number");
-    w.line(8, "required: true");
-    w.line(6, "fingerprint:");
-    w.line(
-        8,
-        "description: The plan fingerprint the pull request comment shows (12 hex digits)",
+    w.input(
+        "pr",
+        "Pull request whose reviewed plan to apply",
+        "number",
+        true,
     );
-    w.line(8, "type: string");
-    w.line(8, "required: true");
-    w.line(6, "confirm:");
-    w.line(
-        8,
-        "description: The environment's confirmation word, if it has one",
+    w.input(
+        "fingerprint",
+        "The plan fingerprint the pull request comment shows (12 hex digits)",
+        "string",
+        true,
     );
-    w.line(8, "type: string");
-    w.line(8, "required: false");
-    w.out.push('\n');
-    w.line(0, "permissions: {}");
-    w.out.push('\n');
-    w.line(0, "jobs:");
+    w.input(
+        "confirm",
+        "The environment's confirmation word, if it has one",
+        "string",
+        false,
+    );
+    w.jobs_header();
     // One job per environment (only the chosen one runs): its role, region and GitHub
     // environment are written out, not computed from the input.
     for (i, f) in envs.iter().enumerate() {
-        if i > 0 {
-            w.out.push('\n');
-        }
-        let (_, role) = f.deploy.as_ref().expect("filtered");
-        w.job(
-            &format!("apply-{}", name(f)),
-            &format!("apply ({})", name(f)),
-            Some(name(f)),
-            Some(&format!("slipway-{}", name(f))),
-        );
-        w.line(4, &format!("if: inputs.environment == '{}'", name(f)));
+        let role = w.dispatched_job("apply", i, f);
         w.permissions(&[
             (
                 "id-token",
@@ -693,10 +714,7 @@ fn deploy(envs: &[(&Flow, Vec<String>)], opts: &Options) -> String {
     if !tags.is_empty() {
         w.line(4, &format!("tags: [{}]", quoted(&tags)));
     }
-    w.out.push('\n');
-    w.line(0, "permissions: {}");
-    w.out.push('\n');
-    w.line(0, "jobs:");
+    w.jobs_header();
     for (i, (f, refs)) in envs.iter().enumerate() {
         if i > 0 {
             w.out.push('\n');
@@ -765,10 +783,7 @@ fn promote(pairs: &[(&Flow, &Flow)], opts: &Options) -> String {
     w.line(0, "on:");
     w.line(2, "release:");
     w.line(4, "types: [published]");
-    w.out.push('\n');
-    w.line(0, "permissions: {}");
-    w.out.push('\n');
-    w.line(0, "jobs:");
+    w.jobs_header();
     for (i, (from, to)) in pairs.iter().enumerate() {
         if i > 0 {
             w.out.push('\n');
@@ -838,29 +853,15 @@ fn rollback(envs: &[&Flow], opts: &Options) -> String {
     w.line(2, "workflow_dispatch:");
     w.line(4, "inputs:");
     w.dispatch_environment(envs, "Environment to roll back");
-    w.line(6, "service:");
-    w.line(
-        8,
-        "description: Only this service (empty for every service)",
+    w.input(
+        "service",
+        "Only this service (empty for every service)",
+        "string",
+        false,
     );
-    w.line(8, "type: string");
-    w.line(8, "required: false");
-    w.out.push('\n');
-    w.line(0, "permissions: {}");
-    w.out.push('\n');
-    w.line(0, "jobs:");
+    w.jobs_header();
     for (i, f) in envs.iter().enumerate() {
-        if i > 0 {
-            w.out.push('\n');
-        }
-        let (_, role) = f.deploy.as_ref().expect("filtered");
-        w.job(
-            &format!("rollback-{}", name(f)),
-            &format!("rollback ({})", name(f)),
-            Some(name(f)),
-            Some(&format!("slipway-{}", name(f))),
-        );
-        w.line(4, &format!("if: inputs.environment == '{}'", name(f)));
+        let role = w.dispatched_job("rollback", i, f);
         w.permissions(&[
             (
                 "id-token",

@@ -688,8 +688,7 @@ fn service_body(
         if c.essential {
             sb.attr("essential", true);
         }
-        let mut withheld =
-            container_attrs(&mut sb, c, false, cluster, label, &residual.containers);
+        let mut withheld = container_attrs(&mut sb, c, false, cluster, label, &residual.containers);
         if !withheld.is_empty() {
             notes.push(format!(
                 "{label}: sidecar {}'s variables {} look secret and were not written",

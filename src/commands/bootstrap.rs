@@ -61,26 +61,24 @@ pub async fn run(s: &Settings, args: &BootstrapArgs, p: &Printer) -> Exit {
     }
     // 1. Validate: nothing is applied yet, so Terraform's outputs are unknown.
     let git = super::git_for(s, &args.env);
-    let loaded = match crate::env::load(&s.envs_dir, std::slice::from_ref(&args.env), &|name| {
-        super::scope(
-            name,
-            None,
-            Some(crate::naming::BOOTSTRAP_TAG),
-            git.as_ref(),
-            true,
-        )
-    }) {
+    let loaded = match super::load_valid(
+        &s.envs_dir,
+        std::slice::from_ref(&args.env),
+        &|name| {
+            super::scope(
+                name,
+                None,
+                Some(crate::naming::BOOTSTRAP_TAG),
+                git.as_ref(),
+                true,
+            )
+        },
+        p,
+        "bootstrap refused: fix the problems above (`slipway validate` lists them all)",
+    ) {
         Ok(l) => l,
-        Err(e) => {
-            p.error(e);
-            return Exit::Error;
-        }
+        Err(code) => return code,
     };
-    if loaded.has_errors(false) {
-        p.diagnostics(&loaded.sources, &loaded.diagnostics, false);
-        p.note("bootstrap refused: fix the problems above (`slipway validate` lists them all)");
-        return Exit::Error;
-    }
     let env = &loaded.envs[0];
     // 2. The tfvars.
     let tfvars = crate::render::render_static(env).tfvars;

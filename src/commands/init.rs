@@ -528,20 +528,16 @@ async fn new_environment(s: &Settings, args: &InitArgs, p: &Printer) -> Exit {
             return Exit::Error;
         }
     };
-    let loaded = match crate::env::load(staged.path(), std::slice::from_ref(&args.env), &|name| {
-        super::scope(name, None, Some(crate::naming::BOOTSTRAP_TAG), None, true)
-    }) {
+    let loaded = match super::load_valid(
+        staged.path(),
+        std::slice::from_ref(&args.env),
+        &|name| super::scope(name, None, Some(crate::naming::BOOTSTRAP_TAG), None, true),
+        p,
+        "error: the scaffolded files do not validate (with the existing _shared.hcl); nothing was written",
+    ) {
         Ok(l) => l,
-        Err(e) => {
-            p.error(e);
-            return Exit::Error;
-        }
+        Err(code) => return code,
     };
-    if loaded.has_errors(false) {
-        p.diagnostics(&loaded.sources, &loaded.diagnostics, false);
-        p.error("the scaffolded files do not validate (with the existing _shared.hcl); nothing was written");
-        return Exit::Error;
-    }
     let tfvars = crate::render::render_static(&loaded.envs[0]).tfvars;
     if !crate::render::tfvars::unresolved(&tfvars).is_empty() {
         p.error("the scaffolded files leave Terraform variables unresolved; nothing was written");

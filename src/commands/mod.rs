@@ -129,6 +129,26 @@ pub async fn ready(
     load_ready(s, env, outputs, image_tag, false, p)
 }
 
+/// Loads and validates environments of `dir`; on a problem prints the diagnostics and `refusal`.
+pub fn load_valid(
+    dir: &std::path::Path,
+    names: &[String],
+    scope_for: &dyn Fn(&str) -> Scope,
+    p: &crate::output::Printer,
+    refusal: &str,
+) -> Result<crate::env::Loaded, crate::exit::Exit> {
+    let loaded = crate::env::load(dir, names, scope_for).map_err(|e| {
+        p.error(e);
+        crate::exit::Exit::Error
+    })?;
+    if loaded.has_errors(false) {
+        p.diagnostics(&loaded.sources, &loaded.diagnostics, false);
+        p.note(refusal);
+        return Err(crate::exit::Exit::Error);
+    }
+    Ok(loaded)
+}
+
 pub fn load_ready(
     s: &Settings,
     env: &str,

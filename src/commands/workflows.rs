@@ -8,20 +8,16 @@ use crate::settings::Settings;
 use crate::workflows::{self, Options};
 
 pub fn run(s: &Settings, args: &WorkflowsArgs, p: &Printer) -> Exit {
-    let loaded = match crate::env::load(&s.envs_dir, &[], &|name| {
-        super::scope(name, None, None, s.git.as_ref(), true)
-    }) {
+    let loaded = match super::load_valid(
+        &s.envs_dir,
+        &[],
+        &|name| super::scope(name, None, None, s.git.as_ref(), true),
+        p,
+        "refused: fix the problems above (`slipway validate` lists them all)",
+    ) {
         Ok(l) => l,
-        Err(e) => {
-            p.error(e);
-            return Exit::Error;
-        }
+        Err(code) => return code,
     };
-    if loaded.has_errors(false) {
-        p.diagnostics(&loaded.sources, &loaded.diagnostics, false);
-        p.note("refused: fix the problems above (`slipway validate` lists them all)");
-        return Exit::Error;
-    }
     let opts = Options {
         slipway_version: env!("CARGO_PKG_VERSION").to_string(),
         envs_dir: s.envs_dir.display().to_string(),
