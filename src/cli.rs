@@ -75,6 +75,8 @@ pub enum Command {
     Workflows(WorkflowsArgs),
     /// Write an environment file: adopt what runs in a cluster (--from-cluster), or a new one
     Init(InitArgs),
+    /// Lint SQL migrations (the files changed since --base, or those given) with squawk's rules
+    LintMigrations(LintMigrationsArgs),
     /// Take a never-applied environment to applied: Terraform init/plan/apply behind the gates,
     /// OIDC roles checked, and what GitHub still needs (--backend: the state bucket first)
     Bootstrap(BootstrapArgs),
@@ -218,6 +220,36 @@ pub struct GateArgs {
     pub pr: Option<u64>,
 }
 
+/// The migration gate (`migration` blocks): which files count, and the override outside a PR.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MigrationArgs {
+    /// Lint the migration files changed since REF (default: since the commit each service's live
+    /// revision was deployed from; every file for a service slipway never deployed)
+    #[arg(long, value_name = "REF")]
+    pub migrations_base: Option<String>,
+
+    /// Run migrations with blocking findings anyway, outside a pull request (needs --confirm
+    /// with the environment's confirmation word)
+    #[arg(long)]
+    pub allow_destructive_migration: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LintMigrationsArgs {
+    /// Use this environment's `sql` globs, rule severities and block_on (default: every
+    /// environment's globs; the default rules when files are given)
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Lint only the files changed since REF (its merge base with HEAD, as a pull request)
+    #[arg(long, value_name = "REF", conflicts_with = "files")]
+    pub base: Option<String>,
+
+    /// Lint these files instead of the environments' globs
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
 /// The environment's lock (deploy.lock_bucket).
 #[derive(Args, Debug, Clone)]
 pub struct LockArgs {
@@ -246,6 +278,11 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub gate: GateArgs,
+
+    /// Apply a plan whose migrations have blocking findings, outside a pull request (needs
+    /// --confirm with the environment's confirmation word)
+    #[arg(long)]
+    pub allow_destructive_migration: bool,
 
     /// `-backend-config` for `terraform init` (repeatable: a file or key=value)
     #[arg(long, value_name = "CONFIG")]
@@ -343,6 +380,9 @@ pub struct DeployArgs {
     pub gate: GateArgs,
 
     #[command(flatten)]
+    pub migrations: MigrationArgs,
+
+    #[command(flatten)]
     pub tf: TfOutputsArgs,
 
     #[command(flatten)]
@@ -410,6 +450,9 @@ pub struct PromoteArgs {
     #[command(flatten)]
     pub gate: GateArgs,
 
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
+
     /// Terraform outputs of the target environment
     #[command(flatten)]
     pub tf: TfOutputsArgs,
@@ -449,6 +492,9 @@ pub struct MigrateArgs {
 
     #[command(flatten)]
     pub gate: GateArgs,
+
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
 
     #[command(flatten)]
     pub tf: TfOutputsArgs,
@@ -524,6 +570,11 @@ pub struct PlanArgs {
     /// The ECS half covers only the services changed since REF (`slipway changed`)
     #[arg(long, value_name = "REF")]
     pub changed_since: Option<String>,
+
+    /// Lint the migration files changed since REF (default: since the commit each service's live
+    /// revision was deployed from)
+    #[arg(long, value_name = "REF")]
+    pub migrations_base: Option<String>,
 
     /// `-backend-config` for `terraform init` (repeatable: a file or key=value)
     #[arg(long, value_name = "CONFIG")]

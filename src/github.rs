@@ -97,6 +97,8 @@ pub struct PullRequest {
     pub head_sha: String,
     /// open, closed
     pub state: String,
+    /// The names of its labels.
+    pub labels: Vec<String>,
 }
 
 /// One review of a pull request.
@@ -428,6 +430,14 @@ impl GitHub {
             author: field("/user/login").unwrap_or_default(),
             head_sha: field("/head/sha").unwrap_or_default(),
             state: field("/state").unwrap_or_default(),
+            labels: v["labels"]
+                .as_array()
+                .map(|ls| {
+                    ls.iter()
+                        .filter_map(|l| l["name"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 

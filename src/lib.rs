@@ -17,6 +17,7 @@ pub mod gate;
 pub mod git;
 pub mod github;
 pub mod live;
+pub mod migrations;
 pub mod naming;
 pub mod output;
 pub mod planfile;

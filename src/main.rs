@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         }
         Command::Unlock(args) => runtime().block_on(commands::unlock::run(&s, args, &p)),
         Command::Changed(args) => commands::changed::run(&s, args, &p),
+        Command::LintMigrations(args) => commands::lint_migrations::run(&s, args, &p),
         Command::Version(args) => commands::version::run(&s, args, &p),
         Command::Workflows(args) => commands::workflows::run(&s, args, &p),
         Command::Init(args) => runtime().block_on(commands::init::run(&s, args, &p)),

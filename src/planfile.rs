@@ -33,6 +33,9 @@ pub struct PlanFile {
     pub image_tag: Option<String>,
     pub terraform: Option<TerraformPart>,
     pub ecs: EcsPart,
+    /// The migrations the apply would run, linted (absent when no service names `sql` files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<crate::migrations::pending::Report>,
     pub created_at: String,
     pub fingerprint: String,
 }

@@ -5,7 +5,8 @@
 //! 2. the fingerprint reviewers saw (`gate::fingerprint`);
 //! 3. nothing moved since: environment files, HEAD, the saved Terraform plan and Terraform's
 //!    state (`gate::stale`);
-//! 4. approval (`gate::approval`);
+//! 4. approval (`gate::approval`), then the migrations the plan recorded: a finding at or above
+//!    `migration.block_on` refuses unless overridden (`gate::migrations`);
 //! 5. the account (`gate::account`), then the live ECS state, read now (`gate::stale::live`);
 //! 6. the lock (`gate::lock`), and the live state once more under it;
 //! 7. the migrations the plan's revisions need, `terraform apply` of the saved plan (streamed),
@@ -111,6 +112,7 @@ pub async fn run(s: &Settings, args: &ApplyArgs, p: &Printer) -> Exit {
         lock: &args.lock,
         fingerprint: Some(&plan.fingerprint),
         commit: plan.git.as_ref().map(|g| g.sha.as_str()),
+        migrations: None,
     };
 
     // 2-5. The gates that change nothing.
@@ -139,6 +141,18 @@ pub async fn run(s: &Settings, args: &ApplyArgs, p: &Printer) -> Exit {
         report
             .gates
             .extend(super::approve(s, env, &spec, &mut github).await?);
+        // 4b. The migrations the plan recorded (what reviewers saw), with their override.
+        report.gates.extend(
+            super::migration_gate(
+                s,
+                env,
+                plan.migrations.as_ref(),
+                args.allow_destructive_migration,
+                &spec,
+                &mut github,
+            )
+            .await?,
+        );
         // 5. The account, then the live state, read now.
         let (identity, ok) =
             crate::gate::account::check(&clients.sts, &env.name, &plan.account_id).await?;

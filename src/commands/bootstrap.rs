@@ -98,6 +98,7 @@ pub async fn run(s: &Settings, args: &BootstrapArgs, p: &Printer) -> Exit {
         lock: &args.lock,
         fingerprint: None,
         commit: s.git.as_ref().map(|g| g.sha.as_str()),
+        migrations: None,
     };
     let work = s.envs_dir.join("..").join(".slipway").join("bootstrap");
     let work = match std::fs::create_dir_all(&work).and_then(|_| std::fs::canonicalize(&work)) {

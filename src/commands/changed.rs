@@ -1,5 +1,5 @@
-//! `slipway changed`: the services a change since a base touches (their `paths`, or their
-//! blocks in the environment files), per environment, as text or as a job matrix. `plan` and
+//! `slipway changed`: the services a change since a base touches (their `paths` and migration
+//! `sql` files, or their blocks in the environment files), per environment, as text or as a job matrix. `plan` and
 //! `deploy` use the same selection for `--changed-since`.
 
 use serde_json::json;
@@ -46,7 +46,12 @@ pub fn selection(
                 .map(|svc| {
                     (
                         svc.name.v.clone(),
-                        svc.paths.iter().map(|p| p.v.clone()).collect(),
+                        // A service's migration files are its files too.
+                        svc.paths
+                            .iter()
+                            .chain(svc.migration.iter().flat_map(|m| m.sql.iter()))
+                            .map(|p| p.v.clone())
+                            .collect(),
                     )
                 })
                 .collect(),

@@ -38,6 +38,7 @@ pub async fn run(s: &Settings, args: &DeployArgs, p: &Printer) -> Exit {
         lock: &args.lock,
         fingerprint: None,
         commit: s.git.as_ref().map(|g| g.sha.as_str()),
+        migrations: Some(&args.migrations),
     };
     let (identity, _) = match super::approved_account(s, p, env, &clients, &spec).await {
         Ok(g) => g,

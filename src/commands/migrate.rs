@@ -42,7 +42,7 @@ pub async fn run(s: &Settings, args: &MigrateArgs, p: &Printer) -> Exit {
     let with_migrations: Vec<_> = env
         .services
         .iter()
-        .filter(|s| s.migration.is_some())
+        .filter(|s| s.migration.as_ref().is_some_and(|m| !m.command.is_empty()))
         .collect();
     if with_migrations.is_empty() {
         p.note(format!(
@@ -58,6 +58,7 @@ pub async fn run(s: &Settings, args: &MigrateArgs, p: &Printer) -> Exit {
         lock: &args.lock,
         fingerprint: None,
         commit: s.git.as_ref().map(|g| g.sha.as_str()),
+        migrations: Some(&args.migrations),
     };
     let gated = match super::gated(s, p, env, &c.clients, &spec).await {
         Ok(g) => g,

@@ -8,6 +8,7 @@ pub mod comment;
 pub mod deploy;
 pub mod diff;
 pub mod init;
+pub mod lint_migrations;
 pub mod migrate;
 pub mod plan;
 pub mod promote;
@@ -383,6 +384,9 @@ pub struct GateSpec<'a> {
     pub fingerprint: Option<&'a str>,
     /// The commit pull request approvals must be for.
     pub commit: Option<&'a str>,
+    /// Lint the migrations this run would apply and gate on them (deploy, promote, migrate
+    /// run); apply gates on the plan's findings itself, rollback runs no migration.
+    pub migrations: Option<&'a crate::cli::MigrationArgs>,
 }
 
 /// The pull request the approval gate reads: `--pr`, else the event's in Actions.
@@ -436,7 +440,77 @@ pub async fn approved_account(
         .await
         .map_err(stop)?;
     passed.push(ok);
+    if let Some(m) = spec.migrations {
+        let report = pending_migrations(s, env, clients, m.migrations_base.as_deref())
+            .await
+            .map_err(stop)?;
+        passed.extend(
+            migration_gate(
+                s,
+                env,
+                report.as_ref(),
+                m.allow_destructive_migration,
+                spec,
+                &mut github,
+            )
+            .await
+            .map_err(stop)?,
+        );
+    }
     Ok((identity, passed))
+}
+
+/// The migration gate over `report` (`None`: no migration files, nothing to decide).
+pub async fn migration_gate(
+    s: &Settings,
+    env: &crate::env::model::Environment,
+    report: Option<&crate::migrations::pending::Report>,
+    allow_flag: bool,
+    spec: &GateSpec<'_>,
+    github: &mut Option<crate::github::GitHub>,
+) -> Result<Vec<gate::Passed>, gate::Stop> {
+    let Some(report) = report else {
+        return Ok(Vec::new());
+    };
+    let facts = gate::migrations::facts(
+        s,
+        env,
+        report,
+        allow_flag,
+        spec.args.confirm.as_deref(),
+        pull_request(s, spec.args.pr),
+        spec.commit,
+        github,
+    )
+    .await?;
+    Ok(gate::migrations::decide(env, report, &facts)?)
+}
+
+/// The migrations a run would apply, linted now: the files changed since `base`, or since the
+/// commit each service's live revision was deployed from (a read of the live state). `None`
+/// when no service names migration files.
+pub async fn pending_migrations(
+    s: &Settings,
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+    base: Option<&str>,
+) -> Result<Option<crate::migrations::pending::Report>, gate::Stop> {
+    use crate::migrations::pending;
+    if !pending::has_sql(env) {
+        return Ok(None);
+    }
+    let base = match base {
+        Some(b) => pending::Base::Given(b.to_string()),
+        None => {
+            let live =
+                crate::live::fetch(&clients.ecs, &env.cluster.v, &crate::live::declared(env))
+                    .await?;
+            pending::Base::PerService(pending::live_bases(env, &live))
+        }
+    };
+    pending::report(&pending::repo_root(&s.envs_dir), env, &base)
+        .map(Some)
+        .map_err(|e| gate::GateError::Input(e).into())
 }
 
 /// Approval, account, lock, in that order, for promote, rollback and migrate run: every

@@ -98,6 +98,24 @@ pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) ->
         Ok(plan) => plan,
         Err(diags) => return super::diff::render_failed(&diags, &ready.loaded.sources, p),
     };
+    // The migrations the apply would run: since the base given, else since each live revision's
+    // commit (the live state was read above).
+    let migrations = if crate::migrations::pending::has_sql(env) {
+        use crate::migrations::pending;
+        let base = match &args.migrations_base {
+            Some(b) => pending::Base::Given(b.clone()),
+            None => pending::Base::PerService(pending::live_bases(env, &c.live)),
+        };
+        match pending::report(&pending::repo_root(&s.envs_dir), env, &base) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                p.error(format!("migrations: {e}"));
+                return Exit::Error;
+            }
+        }
+    } else {
+        None
+    };
     let git = s.git.clone();
     let plan = PlanFile {
         format: planfile::FORMAT,
@@ -119,6 +137,7 @@ pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) ->
             live_digest: ecs.live.digest,
             live_services: ecs.live.services,
         },
+        migrations,
         created_at: planfile::now_rfc3339(),
         fingerprint: String::new(),
     }
@@ -137,6 +156,9 @@ pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) ->
             p.line(
                 report::diff::text(&plan.environment, &plan.ecs.diffs, p.color_stdout()).trim_end(),
             );
+            if let Some(m) = &plan.migrations {
+                p.line(report::migrations::text(Some("Migrations:"), m).trim_end());
+            }
         }
     }
     p.note(format!(

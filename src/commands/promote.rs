@@ -78,6 +78,7 @@ pub async fn run(s: &Settings, args: &PromoteArgs, p: &Printer) -> Exit {
         lock: &args.lock,
         fingerprint: None,
         commit: s.git.as_ref().map(|g| g.sha.as_str()),
+        migrations: Some(&args.migrations),
     };
     let gated = match super::gated(s, p, target.env(), &dst_clients, &spec).await {
         Ok(g) => g,

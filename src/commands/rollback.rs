@@ -34,6 +34,7 @@ pub async fn run(s: &Settings, args: &RollbackArgs, p: &Printer) -> Exit {
         lock: &args.lock,
         fingerprint: None,
         commit: None,
+        migrations: None,
     };
     let gated = match super::gated(s, p, env, &clients, &spec).await {
         Ok(g) => g,

@@ -29,6 +29,7 @@ pub struct Environment {
     pub approval: Approval,
     pub notifications: Option<Notifications>,
     pub deploy: DeploySettings,
+    pub migrations: MigrationPolicy,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -403,9 +404,28 @@ pub struct SmokeCheck {
 #[derive(Clone, Debug)]
 pub struct Migration {
     pub loc: Loc,
+    /// Run as a one-off task before the rollout; empty when the block only names `sql` files
+    /// for the linter (the migrations run elsewhere).
     pub command: Vec<Sp<String>>,
     pub timeout: Duration,
+    /// Globs, relative to the repository root, naming the migration's SQL files.
+    pub sql: Vec<Sp<String>>,
+    /// Overrides the environment's `migration.block_on` for these files.
+    pub block_on: Option<Sp<crate::migrations::Severity>>,
 }
+
+/// The environment's `migration` block: what the migration linter blocks on and how.
+#[derive(Clone, Debug)]
+pub struct MigrationPolicy {
+    /// Findings at or above this severity refuse apply, deploy and `migrate run`.
+    pub block_on: Sp<crate::migrations::Severity>,
+    /// The pull request label that (with a migration approver's review) overrides the refusal.
+    pub override_label: Sp<String>,
+    /// Rule → severity, or `None` ("off").
+    pub rules: Vec<(Sp<String>, Sp<Option<crate::migrations::Severity>>)>,
+}
+
+pub const DEFAULT_OVERRIDE_LABEL: &str = "migration-destructive-approved";
 
 #[derive(Clone, Debug)]
 pub struct Alb {
@@ -427,6 +447,8 @@ pub struct Approval {
     pub pull_request_approved: bool,
     /// How many approving reviews (default 1).
     pub min_approvals: Option<Sp<i64>>,
+    /// Who may approve a blocking migration (logins, or `org/team`).
+    pub migration_approvers: Vec<Sp<String>>,
 }
 
 impl Approval {

@@ -86,6 +86,7 @@ pub fn decode(name: &str, file: FileId, body: &Body, sink: &Sink) -> Option<Envi
         .unwrap_or_default();
     let notifications = r.block("notifications").map(|b| notifications(b, sink));
     let deploy = deploy_settings(r.block("deploy"), sink);
+    let migrations = migration_policy(r.block("migration"), &file_loc, sink);
     r.finish();
 
     // Decode problems are already reported; carry on with what decoded so the semantic checks
@@ -108,7 +109,69 @@ pub fn decode(name: &str, file: FileId, body: &Body, sink: &Sink) -> Option<Envi
         approval,
         notifications,
         deploy,
+        migrations,
     })
+}
+
+/// A severity attribute (`"critical"`, `"high"`, `"medium"`, `"low"`), reported where it is
+/// when it is not one.
+fn severity(r: &Reader, key: &'static str) -> Option<Sp<crate::migrations::Severity>> {
+    let s = r.string(key)?;
+    match crate::migrations::Severity::parse(&s.v) {
+        Some(v) => Some(Sp::new(v, s.loc)),
+        None => {
+            r.invalid(
+                &s.loc,
+                format!("`{key}` is \"{}\", which is not a severity", s.v),
+                "use \"critical\", \"high\", \"medium\" or \"low\"",
+            );
+            None
+        }
+    }
+}
+
+fn migration_policy(block: Option<&Block>, file_loc: &Loc, sink: &Sink) -> MigrationPolicy {
+    let default = || MigrationPolicy {
+        block_on: Sp::new(crate::migrations::Severity::High, file_loc.clone()),
+        override_label: Sp::new(DEFAULT_OVERRIDE_LABEL.to_string(), file_loc.clone()),
+        rules: Vec::new(),
+    };
+    let Some(b) = block else {
+        return default();
+    };
+    let r = Reader::for_block(b, sink);
+    let mut p = default();
+    if let Some(s) = severity(&r, "block_on") {
+        p.block_on = s;
+    }
+    if let Some(l) = r.string("override_label") {
+        p.override_label = l;
+    }
+    for (rule, value) in r.string_map("rules") {
+        if !crate::migrations::known_rule(&rule.v) {
+            r.invalid(
+                &rule.loc,
+                format!("`{}` is not a migration rule slipway knows", rule.v),
+                "use a squawk rule name (https://squawkhq.com/docs/rules) or one of ban-truncate, unanalysed-do-block, syntax-error",
+            );
+            continue;
+        }
+        let sev = if value.v == "off" {
+            None
+        } else if let Some(s) = crate::migrations::Severity::parse(&value.v) {
+            Some(s)
+        } else {
+            r.invalid(
+                &value.loc,
+                format!("rule `{}` is set to \"{}\"", rule.v, value.v),
+                "use \"critical\", \"high\", \"medium\", \"low\" or \"off\"",
+            );
+            continue;
+        };
+        p.rules.push((rule, Sp::new(sev, value.loc)));
+    }
+    r.finish();
+    p
 }
 
 fn deploy_settings(block: Option<&Block>, sink: &Sink) -> DeploySettings {
@@ -485,10 +548,12 @@ fn read_service(
         .collect();
     let migration = r.block("migration").map(|mb| {
         let mr = Reader::for_block(mb, sink);
+        let sql = mr.strings("sql").unwrap_or_default();
         let m = Migration {
             loc: mb.ident_loc.clone(),
             command: mr.strings("command").unwrap_or_else(|| {
-                if !mr.has("command") {
+                // `sql` alone: the files are linted, the migration runs elsewhere.
+                if !mr.has("command") && !mr.has("sql") {
                     mr.req_string("command", "[\"alembic\", \"upgrade\", \"head\"]");
                 }
                 Vec::new()
@@ -496,6 +561,8 @@ fn read_service(
             timeout: mr
                 .duration("timeout")
                 .map_or(Duration::from_secs(600), |d| d.v),
+            block_on: severity(&mr, "block_on"),
+            sql,
         };
         mr.finish();
         m
@@ -868,6 +935,7 @@ fn approval(b: &Block, sink: &Sink) -> Approval {
         events: r.strings("events").unwrap_or_default(),
         pull_request_approved: r.bool("pull_request_approved").is_some_and(|b| b.v),
         min_approvals: r.int("min_approvals", 1, 20),
+        migration_approvers: r.strings("migration_approvers").unwrap_or_default(),
     };
     r.finish();
     a

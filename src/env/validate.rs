@@ -339,7 +339,14 @@ fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
         );
     }
     if let Some(m) = &svc.migration {
-        if m.command.is_empty() {
+        for g in &m.sql {
+            if let Err(e) = crate::migrations::pending::glob_set(std::slice::from_ref(&g.v)) {
+                sink.push(Diagnostic::error("invalid-value", e).at(&g.loc).help(
+                    "globs are relative to the repository root, e.g. \"db/migrations/**/*.sql\"",
+                ));
+            }
+        }
+        if m.command.is_empty() && m.sql.is_empty() {
             sink.push(
                 Diagnostic::error("invalid-value", "migration `command` is empty")
                     .at(&m.loc)

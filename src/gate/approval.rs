@@ -43,6 +43,20 @@ pub struct PullFacts {
     pub commit: String,
 }
 
+/// Each reviewer's standing: their latest review that is not a comment (GitHub's rule).
+pub fn standings(reviews: &[Review]) -> BTreeMap<&str, &Review> {
+    let mut latest: BTreeMap<&str, &Review> = BTreeMap::new();
+    for r in reviews {
+        if matches!(
+            r.state.as_str(),
+            "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED"
+        ) {
+            latest.insert(r.login.as_str(), r);
+        }
+    }
+    latest
+}
+
 fn refuse(rule: &'static str, message: impl Into<String>) -> Refusal {
     Refusal::new("approval", rule, message)
 }
@@ -194,16 +208,7 @@ fn reviews(env: &str, pr: &PullFacts, needed: usize) -> Result<Passed, Refusal> 
         )
         .help("plan again on the pull request's head, then apply that plan"));
     }
-    // Each reviewer's standing is their latest review that is not a comment (GitHub's rule).
-    let mut latest: BTreeMap<&str, &Review> = BTreeMap::new();
-    for r in &pr.reviews {
-        if matches!(
-            r.state.as_str(),
-            "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED"
-        ) {
-            latest.insert(r.login.as_str(), r);
-        }
-    }
+    let latest = standings(&pr.reviews);
     let author = pr.pull.author.as_str();
     let mut approvers = Vec::new();
     let mut stale = Vec::new();
@@ -361,6 +366,7 @@ mod tests {
                 author: "ana".into(),
                 head_sha: "c2".into(),
                 state: "open".into(),
+                labels: vec![],
             },
             reviews,
             commit: "c2".into(),

@@ -1,5 +1,5 @@
 //! Gates: what must hold before a command may change anything. `apply` passes all of them;
-//! `deploy`, `promote` and `migrate run` pass approval, account and lock; `rollback` passes
+//! `deploy`, `promote` and `migrate run` pass approval, account, migrations and lock; `rollback` passes
 //! account, lock, and the `events`/`actors` part of approval (an emergency must not wait on a
 //! review).
 //!
@@ -12,6 +12,7 @@ pub mod account;
 pub mod approval;
 pub mod fingerprint;
 pub mod lock;
+pub mod migrations;
 pub mod stale;
 
 use serde::Serialize;

@@ -187,6 +187,16 @@ fn body(plan: &PlanFile, apply_hint: &str, detail: Detail) -> String {
     } else {
         let _ = writeln!(out, "### Terraform\n\n_Not planned (`--no-terraform`)._\n");
     }
+    if let Some(m) = &plan.migrations {
+        let budget = match detail {
+            Detail::Full => 20_000,
+            Detail::Diffs(200) => 12_000,
+            Detail::Diffs(_) => 6_000,
+            Detail::Paths => 4_000,
+            Detail::Summary => 1_500,
+        };
+        let _ = writeln!(out, "{}", report::migrations::comment_section(m, budget));
+    }
 
     let _ = writeln!(out, "### ECS services\n");
     let _ = writeln!(

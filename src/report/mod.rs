@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod comment;
 pub mod diff;
+pub mod migrations;
 pub mod plan;
 pub mod rollout;
 pub mod status;

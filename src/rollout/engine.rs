@@ -481,7 +481,9 @@ impl<'a> Rollout<'a> {
             .iter()
             .filter(|s| d.services.contains(&s.name.v))
         {
-            let Some(m) = &svc.migration else { continue };
+            let Some(m) = svc.migration.as_ref().filter(|m| !m.command.is_empty()) else {
+                continue;
+            };
             let name = &svc.name.v;
             if !self.report.outcome(name).registered {
                 self.progress.info(&format!(

@@ -20,7 +20,7 @@ Control API (not GitHub's; no auth, not recorded in the request log):
   POST   /_fake/seed      {"repo": "o/n", "issue": 7, "comments": [{"body", "login"?, "type"?}],
                            "pull": bool?, "repo_id": int?}
   POST   /_fake/pull      {"repo": "o/n", "number": 7, "author": "ana", "head_sha": "...",
-                           "state"?: "open"}  (creates the issue as a pull request if needed)
+                           "state"?: "open", "labels"?: ["name", ...]}  (creates the issue as a pull request if needed)
   POST   /_fake/reviews   {"repo": "o/n", "number": 7, "reviews": [{"login", "state", "commit_id",
                            "submitted_at"?}]}  appended, in order
   POST   /_fake/team      {"org": "acme", "slug": "deployers", "members": {"ana": "active",
@@ -560,6 +560,9 @@ class Handler(BaseHTTPRequestHandler):
             "user": {"login": pull["author"], "type": "User"},
             "head": {"sha": pull["head_sha"], "ref": pull.get("head_ref", "feature")},
             "base": {"ref": "main"},
+            # GitHub's label objects; slipway reads only the names.
+            "labels": [{"id": 7000 + i, "name": n, "color": "ededed", "default": False}
+                       for i, n in enumerate(pull.get("labels", []))],
             "html_url": f"https://github.com/{full}/pull/{int(number)}",
         }, rl)
 
@@ -631,6 +634,7 @@ class Handler(BaseHTTPRequestHandler):
                 "author": payload["author"],
                 "head_sha": payload["head_sha"],
                 "state": payload.get("state", "open"),
+                "labels": list(payload.get("labels", [])),
             })
             st.save()
             return self.send(200, {"repo": repo["full_name"], "number": number, "pull": pull})
