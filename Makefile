@@ -94,9 +94,10 @@ test: setup actions-lint-tools fmt-check tf-fmt-check tf-schema-check clippy har
 
 lint: fmt-check tf-fmt-check tf-schema-check clippy checkov
 
-## fuzz: the loader property test for FUZZ_SECS seconds (default 300)
+## fuzz: the property tests of the loader and the migration linter (debug build: overflow checks on),
+## FUZZ_SECS seconds each (default 300)
 fuzz: setup
-	SLIPWAY_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --test it fuzz::loader_never_panics_for_a_while -- --ignored --nocapture
+	SLIPWAY_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --test it never_panics_for_a_while -- --ignored --nocapture --test-threads 2
 
 ## bench: performance figures (release build); the ECS part compares with awscli and ecs-deploy
 bench: setup $(PEERS_VENV)/.ready

@@ -197,18 +197,16 @@ impl Writer<'_> {
         self.out.push('\n');
     }
 
-    fn checkout(&mut self, reference: Option<&str>, full_history: bool) {
+    /// `full_history`: why the job needs every commit (`fetch-depth: 0`), if it does.
+    fn checkout(&mut self, reference: Option<&str>, full_history: Option<&str>) {
         self.line(6, "- name: Check out");
         self.line(8, &format!("uses: {}", CHECKOUT.uses()));
         self.line(8, "with:");
         if let Some(r) = reference {
             self.line(10, &format!("ref: {r}"));
         }
-        if full_history {
-            self.line(
-                10,
-                "fetch-depth: 0 # the base branch, to tell which services changed",
-            );
+        if let Some(why) = full_history {
+            self.line(10, &format!("fetch-depth: 0 # {why}"));
         }
         self.line(10, "persist-credentials: false");
     }
@@ -515,7 +513,10 @@ fn plan(envs: &[&Flow], opts: &Options) -> String {
         w.line(12, &format!("region: {}", f.env.region.v));
     }
     w.line(4, "steps:");
-    w.checkout(Some("${{ github.event.pull_request.head.sha }}"), true);
+    w.checkout(
+        Some("${{ github.event.pull_request.head.sha }}"),
+        Some("the base branch, to tell which services changed"),
+    );
     w.terraform();
     w.install();
     w.aws("${{ matrix.role }}", "${{ matrix.region }}");
@@ -629,7 +630,7 @@ fn apply(envs: &[&Flow], opts: &Options) -> String {
         w.line(10, "set -euo pipefail");
         w.line(10, "sha=$(gh pr view \"$PR\" --repo \"$GITHUB_REPOSITORY\" --json headRefOid --jq .headRefOid)");
         w.line(10, "echo \"sha=$sha\" >> \"$GITHUB_OUTPUT\"");
-        w.checkout(Some("${{ steps.pr.outputs.sha }}"), false);
+        w.checkout(Some("${{ steps.pr.outputs.sha }}"), None);
         w.line(
             6,
             "- name: The reviewed plan (the plan run's artifact for that commit)",
@@ -747,7 +748,7 @@ fn deploy(envs: &[(&Flow, Vec<String>)], opts: &Options) -> String {
             ("contents", "read", "checkout of the pushed commit"),
         ]);
         w.line(4, "steps:");
-        w.checkout(None, false);
+        w.checkout(None, migration_history(f.env));
         w.terraform();
         w.install();
         if f.needs_app_token() {
@@ -804,7 +805,7 @@ fn promote(pairs: &[(&Flow, &Flow)], opts: &Options) -> String {
             ("contents", "read", "checkout of the released commit"),
         ]);
         w.line(4, "steps:");
-        w.checkout(None, false);
+        w.checkout(None, migration_history(to.env));
         w.terraform();
         w.install();
         if to.needs_app_token() {
@@ -871,7 +872,7 @@ fn rollback(envs: &[&Flow], opts: &Options) -> String {
             ("contents", "read", "checkout of the environment files"),
         ]);
         w.line(4, "steps:");
-        w.checkout(None, false);
+        w.checkout(None, None);
         w.install();
         if f.needs_app_token() {
             w.app_token();
@@ -895,6 +896,14 @@ fn rollback(envs: &[&Flow], opts: &Options) -> String {
         );
     }
     w.finish()
+}
+
+/// Why a deploying job needs the whole history: the migration gate lints the files changed since
+/// the commit each live revision was deployed from.
+fn migration_history(env: &Environment) -> Option<&'static str> {
+    crate::migrations::pending::has_sql(env).then_some(
+        "the live revisions' commits: the migration gate lints the SQL changed since them",
+    )
 }
 
 #[cfg(test)]

@@ -472,12 +472,16 @@ pub async fn migration_gate(
     let Some(report) = report else {
         return Ok(Vec::new());
     };
+    let given = gate::migrations::Facts {
+        allow_flag,
+        confirm: spec.args.confirm.clone(),
+        pull: None,
+    };
     let facts = gate::migrations::facts(
         s,
         env,
         report,
-        allow_flag,
-        spec.args.confirm.as_deref(),
+        given,
         pull_request(s, spec.args.pr),
         spec.commit,
         github,

@@ -185,22 +185,18 @@ fn is_approver(
     })
 }
 
-/// Gathers the facts: GitHub only when something blocks and a pull request is known.
+/// Gathers the facts onto `given` (the flag and the word): the pull request's only when
+/// something blocks and a pull request is known.
 pub async fn facts(
     s: &crate::settings::Settings,
     env: &Environment,
     report: &Report,
-    allow_flag: bool,
-    confirm: Option<&str>,
+    given: Facts,
     pr: Option<u64>,
     commit: Option<&str>,
     github: &mut Option<GitHub>,
 ) -> Result<Facts, Stop> {
-    let mut facts = Facts {
-        allow_flag,
-        confirm: confirm.map(str::to_string),
-        pull: None,
-    };
+    let mut facts = given;
     let (Some(number), true) = (pr, report.blocking().next().is_some()) else {
         return Ok(facts);
     };

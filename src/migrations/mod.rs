@@ -143,6 +143,19 @@ impl RuleConfig {
             .map(|(_, s)| *s)
     }
 
+    /// Every rule squawk has (its style rules and opt-in ones too) at `low`, over the defaults:
+    /// what the property test runs, so that no rule's code goes unexercised.
+    pub fn every_rule() -> RuleConfig {
+        let mut c = RuleConfig::default();
+        for r in enum_rules() {
+            let name = r.to_string();
+            if c.severity(&name).is_none() {
+                c.overrides.insert(name, Some(Severity::Low));
+            }
+        }
+        c
+    }
+
     /// The squawk rules to run: those with a severity.
     fn squawk_rules(&self) -> Vec<Rule> {
         let mut names: BTreeSet<&str> = DEFAULT_SEVERITIES.iter().map(|(r, _)| *r).collect();
@@ -153,6 +166,13 @@ impl RuleConfig {
             .filter_map(|n| Rule::try_from(n).ok())
             .collect()
     }
+}
+
+/// Every rule squawk has, opt-in ones included (squawk's `Rule` is an `enum_iterator::Sequence`).
+fn enum_rules() -> Vec<Rule> {
+    enum_iterator::all::<Rule>()
+        .filter(|r| r.expands_to().is_empty() && *r != Rule::UnusedIgnore)
+        .collect()
 }
 
 /// Is `name` a rule slipway knows (squawk's or its own)?
@@ -180,10 +200,104 @@ pub struct Finding {
     pub help: Option<String>,
 }
 
-/// Lints one file's text. Never panics on any input (a property test holds it to that).
+/// How deep a statement may nest (parentheses, brackets, CASE) and how long a chain of
+/// operator tokens (`->` is two) it may hold between commas, before slipway refuses to parse it: squawk's parser is
+/// recursive, and input like 10,000 nested parentheses would overflow its stack. PostgreSQL's own
+/// parser refuses such statements too ("stack depth limit exceeded"); no migration needs them.
+pub const MAX_NESTING: usize = 1_000;
+pub const MAX_OPERATOR_CHAIN: usize = 2_000;
+
+/// The stack each lint worker gets: with the limits above, many times what the parser needs.
+pub const WORKER_STACK: usize = 64 * 1024 * 1024;
+
+/// Where (byte offset) and how a statement exceeds the limits, from the lexer alone (which is
+/// iterative, and knows strings, dollar quotes and comments).
+fn too_deep(sql: &str) -> Option<(usize, String)> {
+    use squawk_lexer::TokenKind as K;
+    let mut depth = 0usize;
+    let mut chain = 0usize;
+    let mut offset = 0usize;
+    for t in squawk_lexer::tokenize(sql) {
+        let start = offset;
+        offset += t.len as usize;
+        match t.kind {
+            K::OpenParen | K::OpenBracket => {
+                depth += 1;
+                chain = 0;
+            }
+            K::CloseParen | K::CloseBracket => {
+                depth = depth.saturating_sub(1);
+                chain = 0;
+            }
+            K::Comma | K::Semi => chain = 0,
+            K::Ident => {
+                let word = &sql[start..offset];
+                if word.eq_ignore_ascii_case("case") {
+                    depth += 1;
+                } else if word.eq_ignore_ascii_case("end") {
+                    depth = depth.saturating_sub(1);
+                } else if word.eq_ignore_ascii_case("not") {
+                    chain += 1;
+                }
+            }
+            K::Minus
+            | K::Plus
+            | K::Slash
+            | K::Star
+            | K::Percent
+            | K::Caret
+            | K::Eq
+            | K::Gt
+            | K::Lt
+            | K::Bang
+            | K::Tilde
+            | K::Pound
+            | K::Question
+            | K::Or
+            | K::And
+            | K::At
+            | K::Backtick
+            | K::Colon => chain += 1,
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Some((start, format!("the statement nests more than {MAX_NESTING} levels deep (parentheses, brackets, CASE)")));
+        }
+        if chain > MAX_OPERATOR_CHAIN {
+            return Some((
+                start,
+                format!(
+                    "the statement chains more than {MAX_OPERATOR_CHAIN} operators without a comma"
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Lints one file's text. Never panics on any input (a property test holds it to that). Call it
+/// on a thread with [`WORKER_STACK`] (as [`pending::lint_many`] does): the parser is recursive.
 pub fn lint(file: &str, sql: &str, config: &RuleConfig) -> Vec<Finding> {
-    let parse = SourceFile::parse(sql);
     let lines = LineIndex::new(sql);
+    if let Some((at, why)) = too_deep(sql) {
+        let Some(severity) = config.severity(SYNTAX_ERROR) else {
+            return Vec::new();
+        };
+        let (line, column) = lines.line_col(sql, at);
+        return vec![Finding {
+            file: file.to_string(),
+            line,
+            column,
+            end_line: line,
+            end_column: column,
+            rule: SYNTAX_ERROR.to_string(),
+            severity,
+            message: format!("{why}: not parsed, and the rest of the file not checked"),
+            statement: statement_at(sql, &[], at),
+            help: Some("PostgreSQL refuses statements this deep too (stack depth limit exceeded); split the statement".to_string()),
+        }];
+    }
+    let parse = SourceFile::parse(sql);
     let tree = parse.tree();
     let stmt_ranges: Vec<(usize, usize)> = tree
         .stmts()
@@ -199,11 +313,8 @@ pub fn lint(file: &str, sql: &str, config: &RuleConfig) -> Vec<Finding> {
         };
         let (line, column) = lines.line_col(sql, start);
         let (end_line, end_column) = lines.line_col(sql, end.max(start));
-        let help = match (advice(rule), help) {
-            (Some(a), Some(h)) => Some(format!("{h} ({a})")),
-            (Some(a), None) => Some(a.to_string()),
-            (None, h) => h,
-        };
+        // slipway's advice (the expand/contract way) where it has some, else squawk's help.
+        let help = advice(rule).map(str::to_string).or(help);
         out.push(Finding {
             file: file.to_string(),
             line,

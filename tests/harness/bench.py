@@ -2,6 +2,7 @@
 
 - validate + render of a generated environment with 1,000 services (target <= 1 s)
 - `slipway --version` (target <= 10 ms)
+- `lint-migrations` of 1,000 generated migration files, 20 MB of SQL (target <= 1 s)
 
 Prints median and min over repeated runs of the release binary, wall clock per process.
 """
@@ -14,7 +15,54 @@ import subprocess
 import tempfile
 import time
 
-TARGETS = {"validate+render 1000 services": 1.0, "--version": 0.010, "tf-summary 100 MB plan": 2.0}
+TARGETS = {"validate+render 1000 services": 1.0, "--version": 0.010, "tf-summary 100 MB plan": 2.0,
+           "lint-migrations 1000 files / 20 MB": 1.0}
+
+# What a migration holds, by weight: schema changes (the most expensive to lint), data
+# backfills and seeds, comments; now and then something the rules flag.
+SQL_PIECES = [
+    (6, "CREATE TABLE IF NOT EXISTS {t} (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "  account_id bigint NOT NULL,\n  name text NOT NULL,\n  status text NOT NULL DEFAULT 'new',\n"
+        "  payload jsonb,\n  created_at timestamptz NOT NULL DEFAULT now()\n);\n"),
+    (6, "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} text NULL;\n"),
+    (4, "CREATE INDEX CONCURRENTLY IF NOT EXISTS {t}_{c}_idx ON {t} ({c});\n"),
+    (3, "ALTER TABLE {t} ADD CONSTRAINT {t}_{c}_check CHECK (char_length({c}) < 200) NOT VALID;\n"
+        "ALTER TABLE {t} VALIDATE CONSTRAINT {t}_{c}_check;\n"),
+    (8, "INSERT INTO {t} (account_id, name, status, payload) VALUES ({n}, 'seed {n}', 'active', "
+        "'{{\"plan\": \"free\", \"note\": \"DROP TABLE is only text here\"}}');\n"),
+    (4, "UPDATE {t} SET status = 'migrated' WHERE id BETWEEN {n} AND {n} + 1000 AND status = 'new';\n"),
+    (3, "-- {t}: backfill {c} in batches; the old column is dropped in a later release\n"),
+    (1, "COMMENT ON COLUMN {t}.{c} IS 'set by the importer';\n"),
+    (1, "CREATE OR REPLACE FUNCTION {t}_touch() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+        "BEGIN\n  NEW.updated_at := now();\n  RETURN NEW;\nEND\n$fn$;\n"),
+    (1, "ALTER TABLE {t} DROP COLUMN IF EXISTS legacy_{c};\n"),
+    (1, "ALTER TABLE {t} RENAME COLUMN {c} TO {c}_v2;\n"),
+]
+
+
+def generate_migrations(dirpath: str, files: int = 1000, total_bytes: int = 20 * 1000 * 1000):
+    """`files` migration files of `total_bytes` together, deterministic."""
+    import random
+    rng = random.Random(7)
+    weights = [w for w, _ in SQL_PIECES]
+    per_file = total_bytes // files
+    paths = []
+    for i in range(files):
+        t = f"table_{i % 97}"
+        parts = ["SET lock_timeout = '2s';\nSET statement_timeout = '60s';\n"]
+        size = len(parts[0])
+        n = 0
+        while size < per_file:
+            _, piece = rng.choices(SQL_PIECES, weights)[0]
+            n += 1
+            text = piece.format(t=t, c=f"col_{rng.randrange(40)}", n=n * 1000)
+            parts.append(text)
+            size += len(text)
+        path = os.path.join(dirpath, f"{i:04d}_migration.sql")
+        with open(path, "w") as f:
+            f.write("".join(parts))
+        paths.append(path)
+    return paths
 
 
 def generate_plan(path: str, resources: int = 20000, target_bytes: int = 100 * 1024 * 1024):
@@ -153,9 +201,23 @@ def main():
         runs = [peak_run([s, "tf-summary", plan, "--format", "json"]) for _ in range(5)]
         results["tf-summary 100 MB plan"] = (statistics.median(r[0] for r in runs), min(r[0] for r in runs))
         peak = max(r[1] for r in runs)
+        mig = os.path.join(d, "migrations")
+        os.mkdir(mig)
+        sql = generate_migrations(mig)
+        sql_bytes = sum(os.path.getsize(p) for p in sql)
+        lint = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            r = subprocess.run([s, "--format", "json", "lint-migrations", *sql], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            lint.append(time.perf_counter() - t)
+            if r.returncode not in (0, 1):
+                raise SystemExit(f"lint-migrations failed: {r.stderr.decode()[:2000]}")
+        found = json.loads(r.stdout)["reports"]["files"]["findings"]
+        results["lint-migrations 1000 files / 20 MB"] = (statistics.median(lint), min(lint))
     print(f"environment file: 1000 services, {size / 1024:.0f} KiB")
     print(f"plan JSON: 20000 resource changes, {plan_size / 1e6:.1f} MB; tf-summary peak RSS {peak / 1e6:.1f} MB "
           f"= {peak / plan_size:.2f}x the file (target <= 3x) {'ok' if peak <= 3 * plan_size else 'MISSED'}")
+    print(f"migrations: {len(sql)} files, {sql_bytes / 1e6:.1f} MB of SQL; {len(found)} findings")
     print(f"{'measurement':36} {'median':>10} {'min':>10}  target")
     for name, (med, mn) in results.items():
         target = TARGETS.get(name)
