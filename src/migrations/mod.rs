@@ -357,7 +357,12 @@ pub fn lint(file: &str, sql: &str, config: &RuleConfig) -> Vec<Finding> {
     }
 
     // slipway's own rules, with squawk's ignore comments applied to them too.
-    let ignores = OwnIgnores::find(&parse.syntax_node(), &lines, sql);
+    // (A walk of every token: only when the text can hold an ignore comment at all.)
+    let ignores = if sql.contains("squawk-ignore") {
+        OwnIgnores::find(&parse.syntax_node(), &lines, sql)
+    } else {
+        OwnIgnores::default()
+    };
     for stmt in tree.stmts() {
         let (rule, message) = match &stmt {
             ast::Stmt::Truncate(_) => (
@@ -425,6 +430,7 @@ fn statement_at(sql: &str, ranges: &[(usize, usize)], offset: usize) -> String {
 
 /// `-- squawk-ignore a, b` (this line and the next) and `-- squawk-ignore-file [a, b]`, for
 /// slipway's own rules; squawk applies them to its own.
+#[derive(Default)]
 struct OwnIgnores {
     lines: BTreeMap<u32, BTreeSet<String>>,
     file: BTreeSet<String>,
