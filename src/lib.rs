@@ -25,6 +25,7 @@ pub mod render;
 pub mod report;
 pub mod rollout;
 pub mod settings;
+pub mod site;
 pub mod suggest;
 pub mod terraform;
 pub mod workflows;

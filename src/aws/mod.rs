@@ -94,6 +94,7 @@ pub struct Clients {
     pub secrets: aws_sdk_secretsmanager::Client,
     pub s3: aws_sdk_s3::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
 }
 
 impl Clients {
@@ -111,6 +112,7 @@ impl Clients {
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
+            cloudfront: aws_sdk_cloudfront::Client::new(config),
         }
     }
 }

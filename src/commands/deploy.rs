@@ -60,6 +60,17 @@ pub async fn run(s: &Settings, args: &DeployArgs, p: &Printer) -> Exit {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // The sites: verified and compared before anything changes (reads only).
+    let root = crate::migrations::pending::repo_root(&s.envs_dir);
+    let sites = match crate::site::run::prepare(env, &clients, &identity.account, &root).await {
+        Ok(sites) => sites,
+        Err(problems) => {
+            for problem in problems {
+                p.error(problem);
+            }
+            return Exit::Error;
+        }
+    };
     let lock = match super::take_lock(s, p, env, &clients, &spec).await {
         Ok(l) => l,
         Err(code) => return code,
@@ -74,6 +85,7 @@ pub async fn run(s: &Settings, args: &DeployArgs, p: &Printer) -> Exit {
         &args.image_tag,
         &args.rollout,
         "deploy",
+        &sites,
         &interrupt,
         progress.as_ref(),
         p,
@@ -137,6 +149,7 @@ pub async fn roll_out(
     image_tag: &str,
     args: &RolloutArgs,
     action: &str,
+    sites: &[crate::site::run::Prepared<'_>],
     interrupt: &Interrupt,
     progress: &dyn Progress,
     p: &Printer,
@@ -157,9 +170,27 @@ pub async fn roll_out(
     };
     let opts = super::engine_options(&args.opts);
     let lost = || lock.and_then(Held::lost);
-    let report = deploy
+    let mut report = deploy
         .run(verified, &opts, progress, interrupt, Some(&lost))
         .await;
+    // Then the sites, once the services are in place.
+    if report.status == engine::Status::Succeeded && !sites.is_empty() {
+        let o = &args.opts;
+        progress.step("publish sites");
+        report.sites = crate::site::run::publish(
+            env,
+            clients,
+            &env.account_id.v,
+            sites,
+            super::git_for(s, &env.name).as_ref(),
+            &s.deployer,
+            o.smoke_base_url.as_deref(),
+            o.smoke_timeout,
+            !o.no_smoke,
+            !o.no_rollback,
+        )
+        .await;
+    }
     finish(s, env, clients, action, &report, Some(image_tag), p).await
 }
 
@@ -175,12 +206,20 @@ pub async fn finish(
 ) -> Exit {
     match p.format {
         Format::Json => p.json(report),
-        Format::Text => p.line(report::rollout::text(action, report).trim_end()),
+        Format::Text => {
+            p.line(report::rollout::text(action, report).trim_end());
+            if !report.sites.is_empty() {
+                p.line(crate::site::run::text(&report.sites).trim_end());
+            }
+        }
     }
     let git_sha = s.git.as_ref().map(|g| g.sha.clone());
     let summary = notify::Report::from_rollout(action, report, image_tag, git_sha);
     for w in notify::send(s, env, clients, &summary).await {
         p.note(format!("warning: {w}"));
     }
-    report.status.exit()
+    match report.status.exit() {
+        Exit::Ok => crate::site::run::exit(&report.sites),
+        other => other,
+    }
 }

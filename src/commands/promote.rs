@@ -163,6 +163,7 @@ async fn retag_and_roll_out(
         target_tag,
         &args.rollout,
         "promote",
+        &[],
         interrupt,
         progress.as_ref(),
         p,

@@ -30,6 +30,30 @@ pub struct Environment {
     pub notifications: Option<Notifications>,
     pub deploy: DeploySettings,
     pub migrations: MigrationPolicy,
+    /// Static sites published to S3 behind CloudFront.
+    pub sites: Vec<Site>,
+}
+
+/// A `site "<name>"` block: a built frontend published to a bucket behind a distribution.
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub name: Sp<String>,
+    pub loc: Loc,
+    pub bucket: Sp<String>,
+    pub distribution_id: Option<Sp<String>>,
+    /// The built site, relative to the repository root.
+    pub dir: Sp<String>,
+    /// Repository globs that belong to the site (for `changed`).
+    pub paths: Vec<Sp<String>>,
+    /// Glob (relative to `dir`) → Cache-Control; the first that matches wins.
+    pub cache_control: Vec<(Sp<String>, Sp<String>)>,
+    /// The base URL of its smoke checks (default: the environment's `smoke_base_url`).
+    pub url: Option<Sp<String>>,
+    /// More changed paths than this invalidate `/*`.
+    pub invalidation_threshold: i64,
+    /// How long the invalidation may take.
+    pub timeout: Duration,
+    pub smoke: Vec<SmokeCheck>,
 }
 
 #[derive(Clone, Debug, Default)]

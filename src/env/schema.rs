@@ -87,6 +87,11 @@ pub fn decode(name: &str, file: FileId, body: &Body, sink: &Sink) -> Option<Envi
     let notifications = r.block("notifications").map(|b| notifications(b, sink));
     let deploy = deploy_settings(r.block("deploy"), sink);
     let migrations = migration_policy(r.block("migration"), &file_loc, sink);
+    let sites = r
+        .labelled("site", "site")
+        .into_iter()
+        .filter_map(|(label, b)| site(label, b, sink))
+        .collect();
     r.finish();
 
     // Decode problems are already reported; carry on with what decoded so the semantic checks
@@ -110,6 +115,7 @@ pub fn decode(name: &str, file: FileId, body: &Body, sink: &Sink) -> Option<Envi
         notifications,
         deploy,
         migrations,
+        sites,
     })
 }
 
@@ -128,6 +134,58 @@ fn severity(r: &Reader, key: &'static str) -> Option<Sp<crate::migrations::Sever
             None
         }
     }
+}
+
+/// The `smoke "<name>"` blocks of a service or a site.
+fn smoke_checks(r: &Reader, sink: &Sink) -> Vec<SmokeCheck> {
+    r.labelled("smoke", "smoke check")
+        .into_iter()
+        .map(|(cname, cb)| {
+            let cr = Reader::for_block(cb, sink);
+            let expect_unauthorized = cr.bool("expect_unauthorized").is_some_and(|v| v.v);
+            let default_status = if expect_unauthorized { 401 } else { 200 };
+            let c = SmokeCheck {
+                path: cr
+                    .req_string("path", "\"/health\"")
+                    .unwrap_or_else(|| Sp::new("/".to_string(), cb.ident_loc.clone())),
+                expect_status: cr
+                    .ints("expect_status", 100, 599)
+                    .unwrap_or_else(|| vec![Sp::new(default_status, cb.ident_loc.clone())]),
+                body_contains: cr.string("body_contains"),
+                expect_unauthorized,
+                retries: cr.int("retries", 0, 100).map_or(5, |v| v.v),
+                backoff: cr
+                    .duration("backoff")
+                    .map_or(Duration::from_secs(2), |d| d.v),
+                name: cname,
+            };
+            cr.finish();
+            c
+        })
+        .collect()
+}
+
+fn site(label: Sp<String>, b: &Block, sink: &Sink) -> Option<Site> {
+    let r = Reader::for_block(b, sink);
+    let bucket = r.req_string("bucket", "tf.frontend_bucket");
+    let dir = r.req_string("dir", "\"frontend/dist\"");
+    let site = Site {
+        loc: b.ident_loc.clone(),
+        distribution_id: r.string("distribution_id"),
+        paths: r.strings("paths").unwrap_or_default(),
+        cache_control: r.string_map("cache_control"),
+        url: r.string("url"),
+        invalidation_threshold: r.int("invalidation_threshold", 1, 3000).map_or(15, |v| v.v),
+        timeout: r
+            .duration("timeout")
+            .map_or(Duration::from_secs(600), |d| d.v),
+        smoke: smoke_checks(&r, sink),
+        name: label,
+        bucket: bucket?,
+        dir: dir?,
+    };
+    r.finish();
+    Some(site)
 }
 
 fn migration_policy(block: Option<&Block>, file_loc: &Loc, sink: &Sink) -> MigrationPolicy {
@@ -520,32 +578,7 @@ fn read_service(
             s
         })
         .collect();
-    let smoke = r
-        .labelled("smoke", "smoke check")
-        .into_iter()
-        .map(|(cname, cb)| {
-            let cr = Reader::for_block(cb, sink);
-            let expect_unauthorized = cr.bool("expect_unauthorized").is_some_and(|v| v.v);
-            let default_status = if expect_unauthorized { 401 } else { 200 };
-            let c = SmokeCheck {
-                path: cr
-                    .req_string("path", "\"/health\"")
-                    .unwrap_or_else(|| Sp::new("/".to_string(), cb.ident_loc.clone())),
-                expect_status: cr
-                    .ints("expect_status", 100, 599)
-                    .unwrap_or_else(|| vec![Sp::new(default_status, cb.ident_loc.clone())]),
-                body_contains: cr.string("body_contains"),
-                expect_unauthorized,
-                retries: cr.int("retries", 0, 100).map_or(5, |v| v.v),
-                backoff: cr
-                    .duration("backoff")
-                    .map_or(Duration::from_secs(2), |d| d.v),
-                name: cname,
-            };
-            cr.finish();
-            c
-        })
-        .collect();
+    let smoke = smoke_checks(r, sink);
     let migration = r.block("migration").map(|mb| {
         let mr = Reader::for_block(mb, sink);
         let sql = mr.strings("sql").unwrap_or_default();

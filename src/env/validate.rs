@@ -23,6 +23,9 @@ pub fn validate(env: &Environment, sink: &Sink) {
     }
     approval(env, sink);
     lock_bucket(env, sink);
+    for site in &env.sites {
+        site_checks(env, site, sink);
+    }
     for repo in &env.repositories {
         if let Some(problem) = crate::naming::ecr_name_problem(&repo.name.v) {
             sink.push(
@@ -807,6 +810,58 @@ fn lock_bucket(env: &Environment, sink: &Sink) {
             )
             .at(&b.loc)
             .help("bucket names are 3-63 characters of lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit"),
+        );
+    }
+}
+
+/// A site's bucket must be a bucket name, its globs globs, and its smoke checks need a URL.
+fn site_checks(env: &Environment, site: &Site, sink: &Sink) {
+    let b = &site.bucket;
+    if !b.v.contains("${") {
+        if let Some(why) = crate::naming::bucket_name_problem(&b.v) {
+            sink.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    format!(
+                        "site \"{}\": bucket \"{}\" is not an S3 bucket name: {why}",
+                        site.name.v, b.v
+                    ),
+                )
+                .at(&b.loc),
+            );
+        }
+    }
+    if site.dir.v.starts_with('/') || site.dir.v.split('/').any(|c| c == "..") {
+        sink.push(
+            Diagnostic::error(
+                "invalid-value",
+                format!(
+                    "site \"{}\": dir \"{}\" must be a path inside the repository",
+                    site.name.v, site.dir.v
+                ),
+            )
+            .at(&site.dir.loc)
+            .help("e.g. dir = \"frontend/dist\" (relative to the repository root)"),
+        );
+    }
+    for (glob, _) in &site.cache_control {
+        if let Err(e) = crate::migrations::pending::glob_set(std::slice::from_ref(&glob.v)) {
+            sink.push(Diagnostic::error("invalid-value", e).at(&glob.loc));
+        }
+    }
+    for g in &site.paths {
+        if let Err(e) = crate::migrations::pending::glob_set(std::slice::from_ref(&g.v)) {
+            sink.push(Diagnostic::error("invalid-value", e).at(&g.loc));
+        }
+    }
+    if !site.smoke.is_empty() && site.url.is_none() && env.smoke_base_url.is_none() {
+        sink.push(
+            Diagnostic::error(
+                "missing-attribute",
+                format!("site \"{}\" has smoke checks but no `url` (and the environment no smoke_base_url)", site.name.v),
+            )
+            .at(&site.loc)
+            .help("url = \"https://${tf.frontend_domain}\""),
         );
     }
 }

@@ -114,6 +114,9 @@ pub struct Report {
     /// Seconds each step took, in order (verify, register, migrate, update, wait, smoke, rollback).
     pub phases: Vec<(String, f64)>,
     pub duration_secs: f64,
+    /// The environment's static sites, published after the services succeeded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<crate::site::run::Outcome>,
 }
 
 /// What a deploy applies.
@@ -282,6 +285,7 @@ impl Report {
             rollback_started_after_secs: None,
             phases: Vec::new(),
             duration_secs: 0.0,
+            sites: Vec::new(),
         }
     }
 

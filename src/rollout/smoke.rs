@@ -28,6 +28,21 @@ pub async fn run(
     base_url: &str,
     deadline: Duration,
 ) -> Vec<CheckResult> {
+    let checks: Vec<(&str, &SmokeCheck)> = env
+        .services
+        .iter()
+        .filter(|s| services.contains(&s.name.v))
+        .flat_map(|svc| svc.smoke.iter().map(move |c| (svc.name.v.as_str(), c)))
+        .collect();
+    run_checks(&checks, base_url, deadline).await
+}
+
+/// Runs `checks` (each with the service or site it belongs to) against `base_url`.
+pub async fn run_checks(
+    checks: &[(&str, &SmokeCheck)],
+    base_url: &str,
+    deadline: Duration,
+) -> Vec<CheckResult> {
     let client = match reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -47,12 +62,9 @@ pub async fn run(
         }
     };
     let until = Instant::now() + deadline;
-    let mut futures = Vec::new();
-    for svc in env.services.iter().filter(|s| services.contains(&s.name.v)) {
-        for check in &svc.smoke {
-            futures.push(one(&client, &svc.name.v, check, base_url, until));
-        }
-    }
+    let futures = checks
+        .iter()
+        .map(|(owner, check)| one(&client, owner, check, base_url, until));
     futures::future::join_all(futures).await
 }
 

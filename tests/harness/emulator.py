@@ -69,6 +69,7 @@ SERVICE_NAMES = {
     "ssm": "SSM",
     "kms": "KMS",
     "s3": "S3",
+    "cloudfront": "CloudFront",
     "application-autoscaling": "ApplicationAutoScaling",
     "events": "EventBridge",
 }
@@ -116,6 +117,8 @@ def identify(environ: dict[str, Any]) -> AwsCall | None:
         return AwsCall(f"{_service(signing_name, version)}.{action}", protocol, signing_name, version)
     if signing_name == "s3":
         return AwsCall(f"S3.{_s3_operation(environ)}", "s3", signing_name, None)
+    if signing_name == "cloudfront":
+        return AwsCall(f"CloudFront.{_cloudfront_operation(environ)}", "rest", signing_name, None)
     if signing_name:
         # Other REST protocols carry the operation in method + path: count by method.
         return AwsCall(f"{_service(signing_name, None)}.{environ.get('REQUEST_METHOD', 'GET')}", "rest", signing_name, None)
@@ -129,6 +132,25 @@ _S3_BUCKET_SUBRESOURCES = {
     "publicAccessBlock": "PublicAccessBlock", "acl": "BucketAcl", "cors": "BucketCors",
     "location": "BucketLocation", "ownershipControls": "BucketOwnershipControls",
 }
+
+
+def _cloudfront_operation(environ: dict[str, Any]) -> str:
+    """The CloudFront operation of a request (`/2020-05-31/distribution/...`), as the API
+    reference names it; other paths by method."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    parts = environ.get("PATH_INFO", "/").strip("/").split("/")[1:]
+    if parts[:1] == ["distribution"]:
+        if len(parts) == 1:
+            return {"POST": "CreateDistribution", "GET": "ListDistributions"}.get(method, method)
+        if len(parts) == 2:
+            return {"GET": "GetDistribution", "DELETE": "DeleteDistribution"}.get(method, method)
+        if parts[2] == "invalidation":
+            if len(parts) == 3:
+                return {"POST": "CreateInvalidation", "GET": "ListInvalidations"}.get(method, method)
+            return "GetInvalidation"
+        if parts[2] == "config":
+            return {"GET": "GetDistributionConfig", "PUT": "UpdateDistribution"}.get(method, method)
+    return method
 
 
 def _s3_operation(environ: dict[str, Any]) -> str:
@@ -347,7 +369,35 @@ class SlipwayMiddleware:
                     )
                     start_response(status, headers + [("Content-Length", str(len(body)))])
                     return [body]
+            if call.operation == "S3.GetBucketVersioning":
+                return self._rewritten(environ, start_response, [
+                    (b"<GetBucketVersioningResponse", b"<VersioningConfiguration"),
+                    (b"</GetBucketVersioningResponse>", b"</VersioningConfiguration>"),
+                ])
+            if call.operation in ("CloudFront.CreateInvalidation", "CloudFront.GetInvalidation"):
+                return self._rewritten(environ, start_response, [
+                    (b"<Status>COMPLETED</Status>", b"<Status>Completed</Status>"),
+                ])
         return self.app(environ, start_response)
+
+    def _rewritten(self, environ: dict[str, Any], start_response: StartResponse,
+                   replacements: list[tuple[bytes, bytes]]) -> Iterable[bytes]:
+        """moto's answer with the parts that differ from AWS's API reference put right:
+        - GetBucketVersioning: moto 5.2.5's root is `GetBucketVersioningResponse`; S3's (and the
+          SDKs' parsers') is `VersioningConfiguration`;
+        - CloudFront invalidations: moto says `COMPLETED`; CloudFront says `Completed`."""
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        body = b"".join(self.app(environ, capture))
+        for old, new in replacements:
+            body = body.replace(old, new)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], headers + [("Content-Length", str(len(body)))])
+        return [body]
 
     def _applied_then_reset(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Let moto apply the call, read its whole answer, then drop the connection with a

@@ -33,7 +33,7 @@ fn states(report: &Value) -> Vec<String> {
 }
 
 /// A local HTTP server answering every request with the status in `status`.
-fn smoke_server(status: Arc<AtomicU16>) -> String {
+pub fn smoke_server(status: Arc<AtomicU16>) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {

@@ -19,6 +19,7 @@ mod malformed;
 mod migrations;
 mod plan;
 mod render;
+mod sites;
 mod support;
 mod terraform;
 mod tf_plan;

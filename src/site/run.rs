@@ -1,0 +1,285 @@
+//! A deploy's site half: prepared (verified, compared; reads only) before anything changes, then
+//! published after the services' rollout succeeded, smoke-checked, and restored on failure.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::aws::{self, Published, Target};
+use super::{Changes, LocalFile, Manifest};
+use crate::aws::Clients;
+use crate::env::model::{Environment, Site};
+use crate::rollout::smoke::CheckResult;
+
+/// One site, verified and compared.
+pub struct Prepared<'a> {
+    pub site: &'a Site,
+    pub local: BTreeMap<String, LocalFile>,
+    pub current: Option<Manifest>,
+    pub healthy: Option<Manifest>,
+    pub changes: Changes,
+}
+
+/// Reads what each site needs and checks it; every problem, or the prepared sites.
+pub async fn prepare<'a>(
+    env: &'a Environment,
+    clients: &Clients,
+    account: &str,
+    root: &Path,
+) -> Result<Vec<Prepared<'a>>, Vec<String>> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for site in &env.sites {
+        match prepare_one(site, clients, account, root).await {
+            Ok(p) => out.push(p),
+            Err(e) => problems.push(e),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+async fn prepare_one<'a>(
+    site: &'a Site,
+    clients: &Clients,
+    account: &str,
+    root: &Path,
+) -> Result<Prepared<'a>, String> {
+    let name = &site.name.v;
+    if site.bucket.v.contains("${") {
+        return Err(format!(
+            "site \"{name}\": bucket {} is not known (Terraform's outputs?)",
+            site.bucket.v
+        ));
+    }
+    let local = super::scan(root, site)?;
+    let t = Target {
+        clients,
+        site,
+        account,
+    };
+    let versioned = t
+        .versioned()
+        .await
+        .map_err(|e| format!("site \"{name}\": {e}"))?;
+    if !versioned {
+        return Err(format!(
+            "site \"{name}\": bucket {} does not keep versions, and slipway restores a release from them: enable versioning (the static-site module does)",
+            site.bucket.v
+        ));
+    }
+    if let Some(id) = &site.distribution_id {
+        let owner = t
+            .distribution_account(&id.v)
+            .await
+            .map_err(|e| format!("site \"{name}\": {e}"))?;
+        if owner != account {
+            return Err(format!(
+                "site \"{name}\": distribution {} belongs to account {owner}, not the environment's {account}",
+                id.v
+            ));
+        }
+    }
+    let current = t
+        .manifest(super::CURRENT)
+        .await
+        .map_err(|e| format!("site \"{name}\": {e}"))?;
+    let healthy = t
+        .manifest(super::HEALTHY)
+        .await
+        .map_err(|e| format!("site \"{name}\": {e}"))?;
+    let listing = t
+        .listing()
+        .await
+        .map_err(|e| format!("site \"{name}\": {e}"))?;
+    let changes = super::compare(name, &local, current.as_ref(), &listing);
+    Ok(Prepared {
+        site,
+        local,
+        current,
+        healthy,
+        changes,
+    })
+}
+
+/// How one site's publish ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub site: String,
+    /// `unchanged`, `published`, `restored` (smoke checks failed; the last healthy release is
+    /// back), `failed` (publish failed), `restore_failed`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<Published>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub smoke: Vec<CheckResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Publishes each prepared site, runs its smoke checks, and restores the last healthy release
+/// of a site whose checks fail.
+#[allow(clippy::too_many_arguments)]
+pub async fn publish(
+    env: &Environment,
+    clients: &Clients,
+    account: &str,
+    prepared: &[Prepared<'_>],
+    git: Option<&crate::env::GitVars>,
+    deployer: &str,
+    smoke_base_url: Option<&str>,
+    smoke_timeout: Duration,
+    run_smoke: bool,
+    restore: bool,
+) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for p in prepared {
+        let t = Target {
+            clients,
+            site: p.site,
+            account,
+        };
+        let mut o = Outcome {
+            site: p.site.name.v.clone(),
+            status: "unchanged",
+            published: None,
+            restored: None,
+            smoke: Vec::new(),
+            problem: None,
+        };
+        let release = Manifest {
+            site: p.site.name.v.clone(),
+            release: super::release_id(git.map(|g| g.short_sha.as_str())),
+            git_sha: git.map(|g| g.sha.clone()),
+            deployer: deployer.to_string(),
+            created_at: crate::planfile::now_rfc3339(),
+            files: BTreeMap::new(),
+        };
+        let manifest = if p.changes.is_empty() && p.current.is_some() {
+            p.current.clone()
+        } else {
+            match aws::publish(&t, &p.local, p.current.as_ref(), &p.changes, release).await {
+                Ok((m, done)) => {
+                    o.status = "published";
+                    o.published = Some(done);
+                    Some(m)
+                }
+                Err(e) => {
+                    o.status = "failed";
+                    o.problem = Some(e.to_string());
+                    out.push(o);
+                    continue;
+                }
+            }
+        };
+        let base = p
+            .site
+            .url
+            .as_ref()
+            .map(|u| u.v.as_str())
+            .or(smoke_base_url)
+            .or(env.smoke_base_url.as_ref().map(|u| u.v.as_str()));
+        if run_smoke && !p.site.smoke.is_empty() {
+            if let Some(base) = base {
+                let checks: Vec<(&str, &crate::env::model::SmokeCheck)> = p
+                    .site
+                    .smoke
+                    .iter()
+                    .map(|c| (p.site.name.v.as_str(), c))
+                    .collect();
+                o.smoke = crate::rollout::smoke::run_checks(&checks, base, smoke_timeout).await;
+            }
+        }
+        let Some(manifest) = manifest else {
+            out.push(o);
+            continue;
+        };
+        if o.smoke.iter().all(|c| c.passed) {
+            if let Err(e) = aws::mark_healthy(&t, &manifest).await {
+                o.problem = Some(format!(
+                    "the release is live but could not be marked healthy: {e}"
+                ));
+            }
+        } else if !restore {
+            o.status = "failed";
+            o.problem =
+                Some("the smoke checks failed; --no-rollback leaves the release in place".into());
+        } else {
+            match &p.healthy {
+                Some(h) => match aws::restore(&t, &manifest, h).await {
+                    Ok(done) => {
+                        o.status = "restored";
+                        o.restored = Some(done);
+                    }
+                    Err(e) => {
+                        o.status = "restore_failed";
+                        o.problem = Some(format!("restoring release {}: {e}", h.release));
+                    }
+                },
+                None => {
+                    o.status = "restore_failed";
+                    o.problem = Some(
+                        "the smoke checks failed and no earlier release is marked healthy".into(),
+                    );
+                }
+            }
+        }
+        out.push(o);
+    }
+    out
+}
+
+/// Text lines for a deploy's report.
+pub fn text(outcomes: &[Outcome]) -> String {
+    let mut s = String::new();
+    for o in outcomes {
+        let line = match (&o.published, &o.restored) {
+            (_, Some(r)) => format!(
+                "site {}: smoke checks failed; release {} restored ({} file(s) put back, {} removed)",
+                o.site,
+                r.release,
+                r.uploaded.len(),
+                r.deleted.len()
+            ),
+            (Some(p), None) => format!(
+                "site {}: release {} published: {} uploaded, {} deleted, {} path(s) invalidated",
+                o.site,
+                p.release,
+                p.uploaded.len(),
+                p.deleted.len(),
+                p.invalidated.len()
+            ),
+            (None, None) => format!("site {}: {}", o.site, o.status),
+        };
+        s.push_str(&line);
+        s.push('\n');
+        for c in o.smoke.iter().filter(|c| !c.passed) {
+            s.push_str(&format!("  smoke {} {}: {}\n", c.check, c.url, c.detail));
+        }
+        if let Some(p) = &o.problem {
+            s.push_str(&format!("  problem: {p}\n"));
+        }
+    }
+    s
+}
+
+/// The exit code the sites give: 0, 4 (restored), 5 (a restore failed) or 1 (a publish failed).
+pub fn exit(outcomes: &[Outcome]) -> crate::exit::Exit {
+    use crate::exit::Exit;
+    if outcomes.iter().any(|o| o.status == "restore_failed") {
+        Exit::RollbackFailed
+    } else if outcomes.iter().any(|o| o.status == "restored") {
+        Exit::RolledBack
+    } else if outcomes.iter().any(|o| o.status == "failed") {
+        Exit::Error
+    } else {
+        Exit::Ok
+    }
+}

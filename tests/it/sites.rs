@@ -1,0 +1,323 @@
+//! Static sites on the emulator: SCR staging deploys with a `site "frontend"` block publishing
+//! `frontend/dist` to a versioned bucket behind a CloudFront distribution (both made by
+//! tests/harness/site_seed.py, standing in for modules/static-site). A site publishes, a second
+//! deploy uploads nothing, one changed file is one upload and one invalidation path, a deleted
+//! file is removed last, a failed smoke check restores the previous release, and bad input
+//! (no dir, an unversioned bucket) changes nothing.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::apply::Applied;
+use crate::deploy::smoke_server;
+use crate::support::{mutations, python, repo};
+
+const OPEN: &str = r#"approval {
+  required = false
+  events   = ["local"]
+}"#;
+
+struct Site {
+    a: Applied,
+    bucket: String,
+    /// What the site's smoke server answers.
+    status: Arc<AtomicU16>,
+    /// The services' smoke server (always 200).
+    services_url: String,
+}
+
+impl Site {
+    async fn up(versioned: bool) -> Site {
+        let a = Applied::up(OPEN, &["v1", "v2", "v3", "v4"], None).await;
+        let bucket = "scr-staging-frontend".to_string();
+        let mut cmd = Command::new(python());
+        cmd.arg(repo().join("tests/harness/site_seed.py")).args([
+            "--endpoint",
+            &a.stage.emu.url,
+            "--bucket",
+            &bucket,
+        ]);
+        if !versioned {
+            cmd.arg("--unversioned");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seeded: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let status = Arc::new(AtomicU16::new(200));
+        let url = smoke_server(status.clone());
+        let staging = a.envs().join("staging.hcl");
+        let mut text = std::fs::read_to_string(&staging).unwrap();
+        text.push_str(&format!(
+            r#"
+site "frontend" {{
+  bucket          = "{bucket}"
+  distribution_id = "{}"
+  dir             = "frontend/dist"
+  url             = "{url}"
+  cache_control = {{
+    "index.html" = "no-cache"
+    "assets/**"  = "public, max-age=31536000, immutable"
+  }}
+
+  smoke "home" {{
+    path          = "/"
+    expect_status = [200]
+    retries       = 0
+  }}
+}}
+"#,
+            seeded["distribution_id"].as_str().unwrap()
+        ));
+        std::fs::write(&staging, text).unwrap();
+        let services_url = smoke_server(Arc::new(AtomicU16::new(200)));
+        let s = Site {
+            a,
+            bucket,
+            status,
+            services_url,
+        };
+        s.write("index.html", "<html>v1</html>");
+        s.write("assets/app.js", "console.log(1)");
+        s.write("assets/app.css", "body{}");
+        s.write("robots.txt", "User-agent: *");
+        s.a.git(&["add", "."]);
+        s.a.git(&["commit", "-q", "-m", "site"]);
+        s
+    }
+
+    fn dist(&self) -> std::path::PathBuf {
+        self.a.work.path().join("repo/frontend/dist")
+    }
+
+    fn write(&self, key: &str, body: &str) {
+        let p = self.dist().join(key);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    /// A deploy of `tag`: (exit code, its `sites` report, stderr, the mutating calls in order).
+    async fn deploy(&self, tag: &str) -> (i32, Value, String, BTreeMap<String, u64>) {
+        self.a
+            .stage
+            .emu
+            .control("/_slipway/calls/reset", serde_json::json!({}))
+            .await;
+        let (code, r, err) = self.a.stage.deploy(
+            tag,
+            &[
+                "--smoke-timeout",
+                "5s",
+                "--smoke-base-url",
+                &self.services_url,
+            ],
+        );
+        let calls = self.a.stage.emu.calls().await;
+        (code, r["sites"][0].clone(), err, calls)
+    }
+
+    /// How many versions each of the site's keys has (manifests left out).
+    async fn versions(&self) -> BTreeMap<String, usize> {
+        let out = self
+            .a
+            .stage
+            .clients
+            .s3
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut n = BTreeMap::new();
+        for v in out.versions() {
+            let k = v.key().unwrap();
+            if !k.starts_with(".slipway/") {
+                *n.entry(k.to_string()).or_insert(0) += 1;
+            }
+        }
+        n
+    }
+
+    /// The bucket's keys and their bodies (manifests left out).
+    async fn objects(&self) -> BTreeMap<String, String> {
+        let s3 = &self.a.stage.clients.s3;
+        let list = s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for o in list.contents() {
+            let k = o.key().unwrap();
+            if k.starts_with(".slipway/") {
+                continue;
+            }
+            let got = s3
+                .get_object()
+                .bucket(&self.bucket)
+                .key(k)
+                .send()
+                .await
+                .unwrap();
+            let body = got.body.collect().await.unwrap().into_bytes();
+            out.insert(k.to_string(), String::from_utf8_lossy(&body).to_string());
+        }
+        out
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_publishes_then_only_what_changed_and_a_failed_smoke_check_restores_it() {
+    let s = Site::up(true).await;
+
+    // First deploy: everything, assets before HTML, then one invalidation.
+    let (code, site, err, calls) = s.deploy("v1").await;
+    assert_eq!(code, 0, "{err}\n{site:#}");
+    assert_eq!(site["status"], "published", "{site:#}");
+    let uploaded = strings(&site["published"]["uploaded"]);
+    assert_eq!(
+        uploaded,
+        vec![
+            "assets/app.css",
+            "assets/app.js",
+            "robots.txt",
+            "index.html"
+        ]
+    );
+    assert_eq!(
+        calls.get("CloudFront.CreateInvalidation"),
+        Some(&1),
+        "{calls:?}"
+    );
+    let objects = s.objects().await;
+    assert_eq!(objects["index.html"], "<html>v1</html>");
+    let head =
+        s.a.stage
+            .clients
+            .s3
+            .head_object()
+            .bucket(&s.bucket)
+            .key("assets/app.js")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        head.cache_control(),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(
+        head.content_type().unwrap().contains("javascript"),
+        "{:?}",
+        head.content_type()
+    );
+
+    // Nothing changed: nothing uploaded (no new object version), nothing invalidated.
+    let before = s.versions().await;
+    let (code, site, err, calls) = s.deploy("v2").await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(site["status"], "unchanged", "{site:#}");
+    assert_eq!(s.versions().await, before);
+    assert_eq!(
+        calls.get("CloudFront.CreateInvalidation"),
+        None,
+        "{calls:?}"
+    );
+
+    // One changed file: one upload, one invalidation path. A deleted file goes last.
+    s.write("assets/app.js", "console.log(2)");
+    std::fs::remove_file(s.dist().join("robots.txt")).unwrap();
+    s.a.git(&["add", "-A"]);
+    s.a.git(&["commit", "-q", "-m", "change"]);
+    let (code, site, err, _) = s.deploy("v3").await;
+    assert_eq!(code, 0, "{err}\n{site:#}");
+    assert_eq!(
+        strings(&site["published"]["uploaded"]),
+        vec!["assets/app.js"]
+    );
+    assert_eq!(strings(&site["published"]["deleted"]), vec!["robots.txt"]);
+    assert_eq!(
+        strings(&site["published"]["invalidated"]),
+        vec!["/assets/app.js", "/robots.txt"]
+    );
+    let objects = s.objects().await;
+    assert_eq!(objects["assets/app.js"], "console.log(2)");
+    assert!(!objects.contains_key("robots.txt"));
+    let healthy_release = site["published"]["release"].as_str().unwrap().to_string();
+
+    // A release whose smoke check fails: the last healthy one comes back.
+    s.write("index.html", "<html>broken</html>");
+    s.write("new.html", "<html>new</html>");
+    s.a.git(&["add", "-A"]);
+    s.a.git(&["commit", "-q", "-m", "broken"]);
+    s.status.store(500, Ordering::SeqCst);
+    let (code, site, err, _) = s.deploy("v4").await;
+    assert_eq!(code, 4, "{err}\n{site:#}");
+    assert_eq!(site["status"], "restored", "{site:#}");
+    assert_eq!(site["restored"]["release"], healthy_release.as_str());
+    let objects = s.objects().await;
+    assert_eq!(
+        objects["index.html"], "<html>v1</html>",
+        "restored from its version"
+    );
+    assert!(!objects.contains_key("new.html"), "{objects:?}");
+    assert_eq!(objects["assets/app.js"], "console.log(2)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_dir_or_an_unversioned_bucket_changes_nothing() {
+    let s = Site::up(false).await;
+    let (code, _, err, calls) = {
+        s.a.stage
+            .emu
+            .control("/_slipway/calls/reset", serde_json::json!({}))
+            .await;
+        let out =
+            s.a.stage
+                .slipway()
+                .args(["deploy", "--env", "staging", "--image-tag", "v1"])
+                .arg("--tf-outputs")
+                .arg(&s.a.stage.outputs)
+                .output()
+                .unwrap();
+        let calls = s.a.stage.emu.calls().await;
+        (
+            out.status.code().unwrap(),
+            (),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            calls,
+        )
+    };
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not keep versions"), "{err}");
+    assert_eq!(mutations(&calls), Vec::<String>::new(), "{calls:?}");
+
+    std::fs::remove_dir_all(s.dist()).unwrap();
+    let out =
+        s.a.stage
+            .slipway()
+            .args(["deploy", "--env", "staging", "--image-tag", "v1"])
+            .arg("--tf-outputs")
+            .arg(&s.a.stage.outputs)
+            .output()
+            .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("does not exist (build the site before slipway runs)"),
+        "{err}"
+    );
+}
