@@ -36,6 +36,9 @@ pub struct PlanFile {
     /// The migrations the apply would run, linted (absent when no service names `sql` files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrations: Option<crate::migrations::pending::Report>,
+    /// What the apply would publish of each static site.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<crate::site::run::Planned>,
     pub created_at: String,
     pub fingerprint: String,
 }
@@ -76,6 +79,10 @@ pub struct EcsPart {
 impl PlanFile {
     pub fn has_changes(&self) -> bool {
         self.ecs.diffs.iter().any(ServiceDiff::has_changes)
+            || self
+                .sites
+                .iter()
+                .any(crate::site::run::Planned::has_changes)
             || self
                 .terraform
                 .as_ref()

@@ -137,6 +137,7 @@ pub async fn run(s: &Settings, args: &ApplyArgs, p: &Printer) -> Exit {
         report
             .gates
             .extend(unmoved(&plan, &ready, tf.as_ref(), args, s).await?);
+        report.gates.extend(sites_unmoved(&plan, env, s)?);
         // 4. Approval.
         report
             .gates
@@ -221,6 +222,21 @@ pub async fn run(s: &Settings, args: &ApplyArgs, p: &Printer) -> Exit {
         return Exit::Error;
     }
 
+    // The sites the plan publishes, read and checked now (reads only).
+    let sites = if plan.sites.is_empty() {
+        Vec::new()
+    } else {
+        let root = crate::migrations::pending::repo_root(&s.envs_dir);
+        match crate::site::run::prepare(env, &clients, &identity.account, &root).await {
+            Ok(sites) => sites,
+            Err(problems) => {
+                for problem in problems {
+                    p.error(problem);
+                }
+                return Exit::Error;
+            }
+        }
+    };
     // 6. The lock, and the live state once more now that nobody else can move it.
     let lock = match super::take_lock(s, p, env, &clients, &spec).await {
         Ok(l) => l,
@@ -268,6 +284,32 @@ pub async fn run(s: &Settings, args: &ApplyArgs, p: &Printer) -> Exit {
                 &mut report,
             )
             .await;
+            // Then the sites, once the services are in place.
+            if report.status == Outcome::Applied && !sites.is_empty() {
+                let o = &args.rollout;
+                let outcomes = crate::site::run::publish(
+                    env,
+                    &clients,
+                    &identity.account,
+                    &sites,
+                    super::git_for(s, &env.name).as_ref(),
+                    &s.deployer,
+                    o.smoke_base_url.as_deref(),
+                    o.smoke_timeout,
+                    !o.no_smoke,
+                    !o.no_rollback,
+                )
+                .await;
+                report.status = match crate::site::run::exit(&outcomes) {
+                    Exit::RolledBack => Outcome::RolledBack,
+                    Exit::RollbackFailed => Outcome::RollbackFailed,
+                    Exit::Error => Outcome::FailedNoRollback,
+                    _ => Outcome::Applied,
+                };
+                if let Some(r) = report.rollout.as_mut() {
+                    r.sites = outcomes;
+                }
+            }
             report.status.exit()
         }
         Err(code) => code,
@@ -292,6 +334,48 @@ pub async fn run(s: &Settings, args: &ApplyArgs, p: &Printer) -> Exit {
     let pr = super::pull_request(s, args.gate.pr);
     publish(s, &plan, &args.plan, pr, env, &clients, &report, p).await;
     exit
+}
+
+/// Step 3, for the sites: the built files must be the ones the plan compared.
+fn sites_unmoved(
+    plan: &PlanFile,
+    env: &crate::env::model::Environment,
+    s: &Settings,
+) -> Result<Vec<Passed>, Stop> {
+    let root = crate::migrations::pending::repo_root(&s.envs_dir);
+    let mut passed = Vec::new();
+    for planned in &plan.sites {
+        let Some(site) = env.sites.iter().find(|x| x.name.v == planned.site) else {
+            return Err(Refusal::new(
+                "stale",
+                "site-files",
+                format!(
+                    "site \"{}\" is in the plan but no longer in the environment",
+                    planned.site
+                ),
+            )
+            .into());
+        };
+        let local = crate::site::scan(&root, site).map_err(crate::gate::GateError::Input)?;
+        let now = crate::site::run::digest(&local);
+        if now != planned.local_digest {
+            return Err(Refusal::new(
+                "stale",
+                "site-files",
+                format!(
+                    "site \"{}\": the files in {} are not the ones the plan compared (built again since?)",
+                    planned.site, site.dir.v
+                ),
+            )
+            .help("apply where the plan's build is, or plan again")
+            .into());
+        }
+        passed.push(Passed::new(
+            "stale",
+            format!("site {}: the planned files", planned.site),
+        ));
+    }
+    Ok(passed)
 }
 
 /// Step 3: the environment files, HEAD, the saved Terraform plan and its state.

@@ -31,6 +31,11 @@ pub async fn run(s: &crate::settings::Settings, args: &DiffArgs, p: &Printer) ->
         Ok(plan) => plan,
         Err(diags) => return render_failed(&diags, &c.ready.loaded.sources, p),
     };
+    // The sites (reads only): what a deploy would upload and delete.
+    let sites = match super::planned_sites(s, env, &c.clients, p).await {
+        Ok(sites) => sites,
+        Err(code) => return code,
+    };
     // A --service selection compares only those: services outside it are not orphans.
     let diffs: Vec<_> = plan
         .diffs
@@ -38,18 +43,25 @@ pub async fn run(s: &crate::settings::Settings, args: &DiffArgs, p: &Printer) ->
         .filter(|d| args.services.is_empty() || args.services.contains(&d.service))
         .cloned()
         .collect();
+    let changes = diffs.iter().any(|d| d.has_changes()) || sites.iter().any(|s| s.has_changes());
     match p.format {
         Format::Json => p.json(&json!({
             "environment": env.name,
             "cluster": env.cluster.v,
             "image_tag": c.image_tag,
-            "changes": diffs.iter().any(|d| d.has_changes()),
+            "changes": changes,
             "services": diffs,
+            "sites": sites,
             "live_digest": plan.live.digest,
         })),
-        Format::Text => p.line(report::diff::text(&env.name, &diffs, p.color_stdout()).trim_end()),
+        Format::Text => {
+            p.line(report::diff::text(&env.name, &diffs, p.color_stdout()).trim_end());
+            if !sites.is_empty() {
+                p.line(crate::site::run::planned_text(&sites).trim_end());
+            }
+        }
     }
-    if args.detailed_exitcode && diffs.iter().any(|d| d.has_changes()) {
+    if args.detailed_exitcode && changes {
         Exit::Changes
     } else {
         Exit::Ok

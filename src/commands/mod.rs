@@ -460,6 +460,29 @@ pub async fn approved_account(
     Ok((identity, passed))
 }
 
+/// What a deploy would do to each of the environment's sites (reads only); problems (no dir, an
+/// unversioned bucket, a distribution of another account) exit 1.
+pub async fn planned_sites(
+    s: &Settings,
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+    p: &crate::output::Printer,
+) -> Result<Vec<crate::site::run::Planned>, crate::exit::Exit> {
+    if env.sites.is_empty() {
+        return Ok(Vec::new());
+    }
+    let root = crate::migrations::pending::repo_root(&s.envs_dir);
+    match crate::site::run::prepare(env, clients, &env.account_id.v, &root).await {
+        Ok(prepared) => Ok(prepared.iter().map(crate::site::run::Planned::of).collect()),
+        Err(problems) => {
+            for problem in problems {
+                p.error(problem);
+            }
+            Err(crate::exit::Exit::Error)
+        }
+    }
+}
+
 /// The migration gate over `report` (`None`: no migration files, nothing to decide).
 pub async fn migration_gate(
     s: &Settings,

@@ -116,6 +116,10 @@ pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) ->
     } else {
         None
     };
+    let sites = match super::planned_sites(s, env, &c.clients, p).await {
+        Ok(sites) => sites,
+        Err(code) => return code,
+    };
     let git = s.git.clone();
     let plan = PlanFile {
         format: planfile::FORMAT,
@@ -138,6 +142,7 @@ pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) ->
             live_services: ecs.live.services,
         },
         migrations,
+        sites,
         created_at: planfile::now_rfc3339(),
         fingerprint: String::new(),
     }
@@ -158,6 +163,9 @@ pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) ->
             );
             if let Some(m) = &plan.migrations {
                 p.line(report::migrations::text(Some("Migrations:"), m).trim_end());
+            }
+            if !plan.sites.is_empty() {
+                p.line(crate::site::run::planned_text(&plan.sites).trim_end());
             }
         }
     }

@@ -37,6 +37,13 @@ pub async fn run(s: &Settings, args: &StatusArgs, p: &Printer) -> Exit {
                 return Exit::Error;
             }
         }
+        match status::site_rows(env, &clients).await {
+            Ok(r) => rows.extend(r),
+            Err(e) => {
+                p.error(crate::output::In(name, &e));
+                return Exit::Error;
+            }
+        }
     }
     match p.format {
         Format::Json => p.json(&rows),

@@ -187,6 +187,25 @@ fn body(plan: &PlanFile, apply_hint: &str, detail: Detail) -> String {
     } else {
         let _ = writeln!(out, "### Terraform\n\n_Not planned (`--no-terraform`)._\n");
     }
+    if !plan.sites.is_empty() {
+        let _ = writeln!(out, "### Sites\n");
+        let _ = writeln!(out, "| site | upload | delete | unchanged | live release |");
+        let _ = writeln!(out, "| --- | ---: | ---: | ---: | --- |");
+        for s in &plan.sites {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                s.site,
+                s.upload.len(),
+                s.delete.len(),
+                s.unchanged,
+                s.current_release
+                    .as_deref()
+                    .map_or("–".to_string(), |r| format!("`{r}`"))
+            );
+        }
+        out.push('\n');
+    }
     if let Some(m) = &plan.migrations {
         let budget = match detail {
             Detail::Full => 20_000,

@@ -25,6 +25,61 @@ pub struct Row {
     pub updated_at: Option<String>,
 }
 
+/// One row per static site: its live release (`current.json`), the commit it was published
+/// from, and the last release marked healthy.
+pub async fn site_rows(
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+) -> Result<Vec<Row>, crate::aws::AwsError> {
+    let mut out = Vec::new();
+    for site in &env.sites {
+        let mut row = Row {
+            environment: env.name.clone(),
+            service: format!("site:{}", site.name.v),
+            state: "not published".to_string(),
+            image_tag: None,
+            git_sha: None,
+            version: None,
+            revision: None,
+            running: None,
+            desired: None,
+            rollout: None,
+            deployments: None,
+            last_healthy: None,
+            updated_at: None,
+        };
+        if site.bucket.v.contains("${") {
+            row.state = "bucket unknown (a Terraform output)".to_string();
+            out.push(row);
+            continue;
+        }
+        let t = crate::site::aws::Target {
+            clients,
+            site,
+            account: &env.account_id.v,
+        };
+        let current = t.manifest(crate::site::CURRENT).await?;
+        let healthy = t.manifest(crate::site::HEALTHY).await?;
+        if let Some(c) = &current {
+            row.state = format!("published ({} files)", c.files.len());
+            row.revision = Some(c.release.clone());
+            row.git_sha = c.git_sha.as_ref().map(|g| g[..g.len().min(12)].to_string());
+            row.updated_at = Some(c.created_at.clone());
+            row.rollout = Some(
+                if healthy.as_ref().is_some_and(|h| h.release == c.release) {
+                    "healthy"
+                } else {
+                    "not marked healthy"
+                }
+                .to_string(),
+            );
+        }
+        row.last_healthy = healthy.map(|h| h.release);
+        out.push(row);
+    }
+    Ok(out)
+}
+
 /// The status of every service `env` declares (services not created yet included).
 pub async fn rows(
     env: &crate::env::model::Environment,

@@ -107,6 +107,81 @@ async fn prepare_one<'a>(
     })
 }
 
+/// What `diff` and `plan` show of a site: the changes, and a digest of the local files (which
+/// `apply` checks again before it publishes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Planned {
+    pub site: String,
+    pub upload: Vec<String>,
+    pub delete: Vec<String>,
+    pub unchanged: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_release: Option<String>,
+    /// sha256 over every local key and its content's sha256.
+    pub local_digest: String,
+}
+
+impl Planned {
+    pub fn of(p: &Prepared<'_>) -> Planned {
+        Planned {
+            site: p.site.name.v.clone(),
+            upload: p.changes.upload.clone(),
+            delete: p.changes.delete.clone(),
+            unchanged: p.changes.unchanged,
+            current_release: p.changes.current_release.clone(),
+            local_digest: digest(&p.local),
+        }
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.upload.is_empty() || !self.delete.is_empty()
+    }
+}
+
+/// sha256 over the local files: each key and its content's sha256, in order.
+pub fn digest(local: &BTreeMap<String, LocalFile>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (k, f) in local {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(f.entry.sha256.as_bytes());
+        h.update([b'\n']);
+    }
+    crate::diff::hex(&h.finalize())
+}
+
+/// Text lines for `diff` and `plan`: counts, then up to 50 files each way.
+pub fn planned_text(sites: &[Planned]) -> String {
+    let mut s = String::new();
+    for p in sites {
+        s.push_str(&format!(
+            "site {}: {} to upload, {} to delete, {} unchanged{}\n",
+            p.site,
+            p.upload.len(),
+            p.delete.len(),
+            p.unchanged,
+            p.current_release.as_ref().map_or_else(
+                || " (no release published by slipway yet)".to_string(),
+                |r| format!(" (live release {r})")
+            )
+        ));
+        for k in p.upload.iter().take(50) {
+            s.push_str(&format!("  + {k}\n"));
+        }
+        if p.upload.len() > 50 {
+            s.push_str(&format!("  … and {} more to upload\n", p.upload.len() - 50));
+        }
+        for k in p.delete.iter().take(50) {
+            s.push_str(&format!("  - {k}\n"));
+        }
+        if p.delete.len() > 50 {
+            s.push_str(&format!("  … and {} more to delete\n", p.delete.len() - 50));
+        }
+    }
+    s
+}
+
 /// How one site's publish ended.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {

@@ -20,6 +20,13 @@ services <= 1 s wall), the API calls it made (budget: ceil(N/10) DescribeService
 DescribeTaskDefinition per distinct task definition + 12), and the seeds' way: a loop of awscli
 `describe-services` + `describe-task-definition` per service, timed once, and the ratio.
 
+site: a static site of 2,000 files (tests/harness/site_seed.py's versioned bucket and
+distribution), published once, then one file changed: `slipway deploy` (its one service
+unchanged, so the deploy is the site's publish plus slipway's verify and a no-op rollout; the
+same deploy with nothing changed is timed too) against the seeds' way for the same change,
+awscli `s3 sync --delete` + `cloudfront create-invalidation` + `cloudfront wait
+invalidation-completed`.
+
 Infrastructure comes from seed.py (standing in for `terraform apply`), services are created
 with boto3 from what `slipway render` produced. Everything runs on 127.0.0.1.
 """
@@ -251,6 +258,63 @@ def bench_apply(slipway, url, work, envs, env, runs):
     return n, med(deploys), med(applies), (med(acquire), max(acquire)), (med(release), max(release))
 
 
+def bench_site(slipway, aws, url, work, envs, env, runs, files=2000):
+    """Publish of a 2,000-file site with one changed file: slipway deploy against awscli."""
+    control(url, "/_slipway/reset", {})
+    name, outputs, _, _ = stage(slipway, envs, work, url, 1, push=["v1"])
+    bucket = "bench-site"
+    seeded = json.loads(run([sys.executable, os.path.join(HERE, "site_seed.py"), "--endpoint", url, "--region", REGION,
+                             "--bucket", bucket]).stdout)
+    peer_bucket = "bench-site-awscli"
+    peer = json.loads(run([sys.executable, os.path.join(HERE, "site_seed.py"), "--endpoint", url, "--region", REGION,
+                           "--bucket", peer_bucket]).stdout)
+    site = os.path.join(work, "site")
+    for i in range(files):
+        d = os.path.join(site, "assets" if i % 4 else "pages", f"g{i % 20:02d}")
+        os.makedirs(d, exist_ok=True)
+        ext = ".html" if i % 4 == 0 else (".js" if i % 4 == 1 else ".css")
+        with open(os.path.join(d, f"f{i:04d}{ext}"), "w") as f:
+            f.write(f"/* file {i} */\n" + "x" * 2000)
+    with open(os.path.join(site, "index.html"), "w") as f:
+        f.write("<html>0</html>")
+    with open(os.path.join(envs, f"{name}.hcl"), "a") as f:
+        f.write(f'''
+site "web" {{
+  bucket          = "{bucket}"
+  distribution_id = "{seeded["distribution_id"]}"
+  dir             = "site"
+  cache_control   = {{ "index.html" = "no-cache", "assets/**" = "public, max-age=31536000, immutable" }}
+}}
+''')
+    control(url, "/_slipway/config", {"rollout_seconds": 0, "task_seconds": 0})
+    slipway_deploy(slipway, envs, name, outputs, "v1", env)  # the first publish: every file
+    aws_env = dict(env)
+    sync = [aws, "--endpoint-url", url, "--region", REGION, "s3", "sync", site, f"s3://{peer_bucket}", "--delete",
+            "--only-show-errors"]
+    run(sync, env=aws_env)
+    unchanged, changed, peers = [], [], []
+    for i in range(runs):
+        wall, _ = slipway_deploy(slipway, envs, name, outputs, "v1", env)
+        unchanged.append(wall)
+        with open(os.path.join(site, "index.html"), "w") as f:
+            f.write(f"<html>{i + 1}</html>")
+        wall, report = slipway_deploy(slipway, envs, name, outputs, "v1", env)
+        uploaded = report["sites"][0]["published"]["uploaded"]
+        if uploaded != ["index.html"]:
+            raise SystemExit(f"expected one upload, got {uploaded}")
+        changed.append(wall)
+        t = time.perf_counter()
+        run(sync, env=aws_env)
+        inv = json.loads(run([aws, "--endpoint-url", url, "--region", REGION, "cloudfront", "create-invalidation",
+                              "--distribution-id", peer["distribution_id"], "--paths", "/index.html", "--output", "json"],
+                             env=aws_env).stdout)["Invalidation"]["Id"]
+        run([aws, "--endpoint-url", url, "--region", REGION, "cloudfront", "wait", "invalidation-completed",
+             "--distribution-id", peer["distribution_id"], "--id", inv], env=aws_env)
+        peers.append(time.perf_counter() - t)
+    med = statistics.median
+    return files, med(unchanged), med(changed), med(peers), min(changed), min(peers)
+
+
 def bench_init(slipway, url, work, env, runs, n=50):
     """init --from-cluster of n corpus services: medians of wall and read time, API calls."""
     control(url, "/_slipway/reset", {})
@@ -342,7 +406,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="1,10,50,200")
     ap.add_argument("--ecs-deploy", default=".venv-peers/bin/ecs")
-    ap.add_argument("--only", choices=["diff", "deploy", "apply", "init"], default=None)
+    ap.add_argument("--only", choices=["diff", "deploy", "apply", "init", "site"], default=None)
     args = ap.parse_args()
     slipway = os.path.abspath(args.slipway)
     env = dict(os.environ, **CREDS)
@@ -389,6 +453,16 @@ def main():
             if args.only in (None, "init"):
                 adopted = bench_init(slipway, url, work, env, args.runs)
             print_init(adopted, args.runs)
+            if args.only in (None, "site"):
+                if not os.path.exists(args.aws):
+                    raise SystemExit(f"{args.aws} is missing: `make bench` installs the peers")
+                n, unchanged, changed, peer, best, peer_best = bench_site(
+                    slipway, os.path.abspath(args.aws), url, work, envs, env, args.runs)
+                print(f"\nstatic site of {n} files, one file changed (median of {args.runs} runs; best)")
+                print(f"  slipway deploy: {changed * 1000:.0f} ms ({best * 1000:.0f}); the same deploy with nothing "
+                      f"changed: {unchanged * 1000:.0f} ms")
+                print(f"  awscli s3 sync --delete + create-invalidation + wait: {peer * 1000:.0f} ms "
+                      f"({peer_best * 1000:.0f}); ratio {peer / changed:.1f}x")
     finally:
         proc.terminate()
 

@@ -242,6 +242,31 @@ async fn a_site_publishes_then_only_what_changed_and_a_failed_smoke_check_restor
     std::fs::remove_file(s.dist().join("robots.txt")).unwrap();
     s.a.git(&["add", "-A"]);
     s.a.git(&["commit", "-q", "-m", "change"]);
+    // diff says so first, and changes nothing.
+    let out =
+        s.a.stage
+            .slipway()
+            .args([
+                "--format",
+                "json",
+                "diff",
+                "--env",
+                "staging",
+                "--detailed-exitcode",
+            ])
+            .arg("--tf-outputs")
+            .arg(&s.a.stage.outputs)
+            .output()
+            .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(strings(&d["sites"][0]["upload"]), vec!["assets/app.js"]);
+    assert_eq!(strings(&d["sites"][0]["delete"]), vec!["robots.txt"]);
     let (code, site, err, _) = s.deploy("v3").await;
     assert_eq!(code, 0, "{err}\n{site:#}");
     assert_eq!(
@@ -275,6 +300,61 @@ async fn a_site_publishes_then_only_what_changed_and_a_failed_smoke_check_restor
     );
     assert!(!objects.contains_key("new.html"), "{objects:?}");
     assert_eq!(objects["assets/app.js"], "console.log(2)");
+
+    // status shows the site's release: the healthy one, back in place.
+    let out =
+        s.a.stage
+            .slipway()
+            .args(["--format", "json", "status", "--env", "staging"])
+            .output()
+            .unwrap();
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service"] == "site:frontend")
+        .expect("a row for the site");
+    assert_eq!(row["revision"], healthy_release.as_str(), "{row:#}");
+    assert_eq!(row["rollout"], "healthy", "{row:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_publishes_what_the_plan_compared_and_refuses_a_rebuilt_site() {
+    let s = Site::up(true).await;
+    s.a.plan_ecs("v1");
+    let plan: Value = serde_json::from_slice(&std::fs::read(s.a.plan_path()).unwrap()).unwrap();
+    assert_eq!(
+        plan["sites"][0]["upload"].as_array().unwrap().len(),
+        4,
+        "{:#}",
+        plan["sites"]
+    );
+
+    // Built again after the plan: refused, nothing changed.
+    s.write("index.html", "<html>rebuilt</html>");
+    s.a.stage
+        .emu
+        .control("/_slipway/calls/reset", serde_json::json!({}))
+        .await;
+    let flags = ["--smoke-base-url", s.services_url.as_str(), "--tf-outputs"];
+    let outputs = s.a.stage.outputs.display().to_string();
+    let mut with_outputs: Vec<&str> = flags.to_vec();
+    with_outputs.push(&outputs);
+    let (code, r, err) = s.a.apply(&s.a.plan_path(), &[], &with_outputs);
+    assert_eq!(code, 3, "{err}\n{r:#}");
+    assert_eq!(r["refusal"]["rule"], "site-files", "{r:#}");
+    assert_eq!(
+        mutations(&s.a.stage.emu.calls().await),
+        Vec::<String>::new()
+    );
+
+    // The planned build back: applied, services then the site.
+    s.write("index.html", "<html>v1</html>");
+    let (code, r, err) = s.a.apply(&s.a.plan_path(), &[], &with_outputs);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert_eq!(r["rollout"]["sites"][0]["status"], "published", "{r:#}");
+    assert_eq!(s.objects().await["index.html"], "<html>v1</html>");
 }
 
 #[tokio::test(flavor = "multi_thread")]
