@@ -286,18 +286,13 @@ pub async fn run(s: &Settings, args: &ApplyArgs, p: &Printer) -> Exit {
             .await;
             // Then the sites, once the services are in place.
             if report.status == Outcome::Applied && !sites.is_empty() {
-                let o = &args.rollout;
-                let outcomes = crate::site::run::publish(
+                let outcomes = super::publish_sites(
+                    s,
                     env,
                     &clients,
                     &identity.account,
                     &sites,
-                    super::git_for(s, &env.name).as_ref(),
-                    &s.deployer,
-                    o.smoke_base_url.as_deref(),
-                    o.smoke_timeout,
-                    !o.no_smoke,
-                    !o.no_rollback,
+                    &args.rollout,
                 )
                 .await;
                 report.status = match crate::site::run::exit(&outcomes) {

@@ -175,21 +175,9 @@ pub async fn roll_out(
         .await;
     // Then the sites, once the services are in place.
     if report.status == engine::Status::Succeeded && !sites.is_empty() {
-        let o = &args.opts;
         progress.step("publish sites");
-        report.sites = crate::site::run::publish(
-            env,
-            clients,
-            &env.account_id.v,
-            sites,
-            super::git_for(s, &env.name).as_ref(),
-            &s.deployer,
-            o.smoke_base_url.as_deref(),
-            o.smoke_timeout,
-            !o.no_smoke,
-            !o.no_rollback,
-        )
-        .await;
+        report.sites =
+            super::publish_sites(s, env, clients, &env.account_id.v, sites, &args.opts).await;
     }
     finish(s, env, clients, action, &report, Some(image_tag), p).await
 }

@@ -460,6 +460,31 @@ pub async fn approved_account(
     Ok((identity, passed))
 }
 
+/// Publishes the prepared sites (after the services' rollout succeeded), with the rollout's
+/// smoke and rollback options.
+pub async fn publish_sites(
+    s: &Settings,
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+    account: &str,
+    sites: &[crate::site::run::Prepared<'_>],
+    o: &crate::cli::RolloutOpts,
+) -> Vec<crate::site::run::Outcome> {
+    crate::site::run::publish(
+        env,
+        clients,
+        account,
+        sites,
+        git_for(s, &env.name).as_ref(),
+        &s.deployer,
+        o.smoke_base_url.as_deref(),
+        o.smoke_timeout,
+        !o.no_smoke,
+        !o.no_rollback,
+    )
+    .await
+}
+
 /// What a deploy would do to each of the environment's sites (reads only); problems (no dir, an
 /// unversioned bucket, a distribution of another account) exit 1.
 pub async fn planned_sites(

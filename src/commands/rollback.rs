@@ -1,5 +1,6 @@
 //! `slipway rollback`: services back to a known-good revision (by default the last one a deploy
-//! marked healthy), with the same wait and report as a deploy.
+//! marked healthy), with the same wait and report as a deploy; without `--service`, each static
+//! site back to the newest release before its current one that passed its smoke checks.
 //!
 //! Gates: account and lock, plus the `events` and `actors` rules of approval; an emergency does
 //! not wait on a confirmation word, a team lookup or a review.
@@ -65,14 +66,29 @@ pub async fn run(s: &Settings, args: &RollbackArgs, p: &Printer) -> Exit {
         &interrupt,
     )
     .await;
+    let mut report = report;
+    // The sites too, unless the rollback is of chosen services.
+    if args.services.is_empty() && !env.sites.is_empty() {
+        report.sites = crate::site::run::roll_back(env, &clients).await;
+    }
     match p.format {
         Format::Json => p.json(&report),
-        Format::Text => p.line(report::rollout::text("rollback", &report).trim_end()),
+        Format::Text => {
+            p.line(report::rollout::text("rollback", &report).trim_end());
+            if !report.sites.is_empty() {
+                p.line(crate::site::run::text(&report.sites).trim_end());
+            }
+        }
     }
     let summary = notify::Report::from_rollout("rollback", &report, None, None);
     for w in notify::send(s, env, &clients, &summary).await {
         p.note(format!("warning: {w}"));
     }
     gated.release(p).await;
-    report.status.exit()
+    match report.status.exit() {
+        Exit::Ok if report.sites.iter().any(|o| o.status == "restore_failed") => {
+            Exit::RollbackFailed
+        }
+        other => other,
+    }
 }

@@ -814,6 +814,19 @@ fn lock_bucket(env: &Environment, sink: &Sink) {
     }
 }
 
+/// Each of `patterns` must be a glob (`*` within a directory, `**` across them).
+fn globs<'a>(patterns: impl Iterator<Item = &'a Sp<String>>, example: &str, sink: &Sink) {
+    for g in patterns {
+        if let Err(e) = crate::migrations::pending::glob_set(std::slice::from_ref(&g.v)) {
+            sink.push(
+                Diagnostic::error("invalid-value", e)
+                    .at(&g.loc)
+                    .help(format!("e.g. \"{example}\"")),
+            );
+        }
+    }
+}
+
 /// A site's bucket must be a bucket name, its globs globs, and its smoke checks need a URL.
 fn site_checks(env: &Environment, site: &Site, sink: &Sink) {
     let b = &site.bucket;
@@ -844,16 +857,8 @@ fn site_checks(env: &Environment, site: &Site, sink: &Sink) {
             .help("e.g. dir = \"frontend/dist\" (relative to the repository root)"),
         );
     }
-    for (glob, _) in &site.cache_control {
-        if let Err(e) = crate::migrations::pending::glob_set(std::slice::from_ref(&glob.v)) {
-            sink.push(Diagnostic::error("invalid-value", e).at(&glob.loc));
-        }
-    }
-    for g in &site.paths {
-        if let Err(e) = crate::migrations::pending::glob_set(std::slice::from_ref(&g.v)) {
-            sink.push(Diagnostic::error("invalid-value", e).at(&g.loc));
-        }
-    }
+    globs(site.cache_control.iter().map(|(g, _)| g), "assets/**", sink);
+    globs(site.paths.iter(), "frontend/**", sink);
     if !site.smoke.is_empty() && site.url.is_none() && env.smoke_base_url.is_none() {
         sink.push(
             Diagnostic::error(

@@ -25,18 +25,13 @@ pub struct Row {
     pub updated_at: Option<String>,
 }
 
-/// One row per static site: its live release (`current.json`), the commit it was published
-/// from, and the last release marked healthy.
-pub async fn site_rows(
-    env: &crate::env::model::Environment,
-    clients: &crate::aws::Clients,
-) -> Result<Vec<Row>, crate::aws::AwsError> {
-    let mut out = Vec::new();
-    for site in &env.sites {
-        let mut row = Row {
-            environment: env.name.clone(),
-            service: format!("site:{}", site.name.v),
-            state: "not published".to_string(),
+impl Row {
+    /// A row that says only its state.
+    fn bare(environment: &str, service: String, state: &str) -> Row {
+        Row {
+            environment: environment.to_string(),
+            service,
+            state: state.to_string(),
             image_tag: None,
             git_sha: None,
             version: None,
@@ -47,7 +42,19 @@ pub async fn site_rows(
             deployments: None,
             last_healthy: None,
             updated_at: None,
-        };
+        }
+    }
+}
+
+/// One row per static site: its live release (`current.json`), the commit it was published
+/// from, and the last release marked healthy.
+pub async fn site_rows(
+    env: &crate::env::model::Environment,
+    clients: &crate::aws::Clients,
+) -> Result<Vec<Row>, crate::aws::AwsError> {
+    let mut out = Vec::new();
+    for site in &env.sites {
+        let mut row = Row::bare(&env.name, format!("site:{}", site.name.v), "not published");
         if site.bucket.v.contains("${") {
             row.state = "bucket unknown (a Terraform output)".to_string();
             out.push(row);
@@ -148,21 +155,11 @@ pub async fn rows(
         out.push(r?);
     }
     for name in described.missing {
-        out.push(Row {
-            environment: env.name.clone(),
-            service: declared.get(&name).map_or(name, |(label, _)| label.clone()),
-            state: "not created".into(),
-            image_tag: None,
-            git_sha: None,
-            version: None,
-            revision: None,
-            running: None,
-            desired: None,
-            rollout: None,
-            deployments: None,
-            last_healthy: None,
-            updated_at: None,
-        });
+        out.push(Row::bare(
+            &env.name,
+            declared.get(&name).map_or(name, |(label, _)| label.clone()),
+            "not created",
+        ));
     }
     // In the environment file's order.
     out.sort_by_key(|r| names.iter().position(|n| *n == r.service));

@@ -173,7 +173,11 @@ impl Target<'_> {
                 format!("{key}: the manifest records no version to restore"),
             )
         })?;
-        let source = format!("{}/{}?versionId={version}", self.bucket(), encode_key(key));
+        let source = format!(
+            "{}/{}?versionId={version}",
+            self.bucket(),
+            super::encode_path(key)
+        );
         let out = self
             .clients
             .s3
@@ -290,20 +294,6 @@ impl Target<'_> {
             wait = (wait * 2).min(Duration::from_secs(10));
         }
     }
-}
-
-/// A key in a CopyObject source: URL-encoded, `/` kept.
-fn encode_key(key: &str) -> String {
-    let mut out = String::new();
-    for b in key.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// What a publish did.
@@ -424,7 +414,51 @@ pub async fn restore(
     Ok(done)
 }
 
-/// Marks `m` as the release to come back to.
+/// Marks `m` as the release to come back to: its own manifest says so (for `rollback`), and it
+/// becomes `healthy.json` (for a failed publish).
 pub async fn mark_healthy(t: &Target<'_>, m: &Manifest) -> Result<(), AwsError> {
-    t.put_manifest(HEALTHY, m).await
+    let mut m = m.clone();
+    m.healthy_at = Some(crate::planfile::now_rfc3339());
+    t.put_manifest(&format!("{RELEASES}{}.json", m.release), &m)
+        .await?;
+    t.put_manifest(HEALTHY, &m).await
+}
+
+impl Target<'_> {
+    /// The ids of every release whose manifest the bucket keeps, oldest first.
+    pub async fn release_ids(&self) -> Result<Vec<String>, AwsError> {
+        let mut ids = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..10_000 {
+            let page = self
+                .clients
+                .s3
+                .list_objects_v2()
+                .bucket(self.bucket())
+                .prefix(RELEASES)
+                .expected_bucket_owner(self.account)
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(S3, "ListObjectsV2", e))?;
+            for o in page.contents() {
+                let Some(k) = o.key() else { continue };
+                if k == CURRENT || k == HEALTHY {
+                    continue;
+                }
+                if let Some(id) = k
+                    .strip_prefix(RELEASES)
+                    .and_then(|k| k.strip_suffix(".json"))
+                {
+                    ids.push(id.to_string());
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
 }

@@ -56,6 +56,9 @@ pub struct Manifest {
     pub git_sha: Option<String>,
     pub deployer: String,
     pub created_at: String,
+    /// When its smoke checks passed (absent until then): the releases `rollback` may go back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_at: Option<String>,
     pub files: BTreeMap<String, FileEntry>,
 }
 
@@ -223,8 +226,9 @@ pub fn invalidation_paths(keys: &[&String], threshold: usize) -> Vec<String> {
     }
 }
 
-/// CloudFront wants paths URL-encoded where they hold characters outside the unreserved set.
-fn encode_path(key: &str) -> String {
+/// A key URL-encoded outside the unreserved set, `/` kept: as CloudFront wants invalidation
+/// paths, and S3 a CopyObject source.
+pub fn encode_path(key: &str) -> String {
     let mut out = String::new();
     for b in key.bytes() {
         match b {
@@ -237,13 +241,18 @@ fn encode_path(key: &str) -> String {
     out
 }
 
-/// A release id: sortable, and naming the commit when there is one.
+/// A release id: sortable (to the millisecond), and naming the commit when there is one.
 pub fn release_id(git_short: Option<&str>) -> String {
-    let now = crate::planfile::now_rfc3339()
-        .replace([':', '-'], "")
-        .replace('T', "-")
-        .trim_end_matches('Z')
-        .to_string();
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
+    let now = format!(
+        "{}.{millis:03}",
+        crate::planfile::now_rfc3339()
+            .replace([':', '-'], "")
+            .replace('T', "-")
+            .trim_end_matches('Z')
+    );
     match git_short {
         Some(g) => format!("{now}-{g}"),
         None => now,
@@ -282,6 +291,7 @@ mod tests {
             git_sha: None,
             deployer: "ci".into(),
             created_at: "2026-12-02T00:00:00Z".into(),
+            healthy_at: None,
             files: l
                 .iter()
                 .map(|(k, f)| (k.clone(), f.entry.clone()))

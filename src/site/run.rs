@@ -235,6 +235,7 @@ pub async fn publish(
             git_sha: git.map(|g| g.sha.clone()),
             deployer: deployer.to_string(),
             created_at: crate::planfile::now_rfc3339(),
+            healthy_at: None,
             files: BTreeMap::new(),
         };
         let manifest = if p.changes.is_empty() && p.current.is_some() {
@@ -311,12 +312,77 @@ pub async fn publish(
     out
 }
 
+/// `rollback`: each site back to the newest release before its current one that passed its
+/// smoke checks. A site whose bucket is a Terraform output is skipped (rollback reads none).
+pub async fn roll_back(env: &Environment, clients: &Clients) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for site in &env.sites {
+        let mut o = Outcome {
+            site: site.name.v.clone(),
+            status: "unchanged",
+            published: None,
+            restored: None,
+            smoke: Vec::new(),
+            problem: None,
+        };
+        if site.bucket.v.contains("${") {
+            o.status = "skipped";
+            o.problem = Some("its bucket is a Terraform output, which rollback does not read: write the bucket's name in the site block".into());
+            out.push(o);
+            continue;
+        }
+        let t = Target {
+            clients,
+            site,
+            account: &env.account_id.v,
+        };
+        let result = async {
+            let Some(current) = t.manifest(super::CURRENT).await? else {
+                return Ok::<_, crate::aws::AwsError>(None);
+            };
+            let ids = t.release_ids().await?;
+            for id in ids.iter().rev().filter(|id| **id < current.release) {
+                let key = format!("{}{id}.json", super::RELEASES);
+                if let Some(m) = t.manifest(&key).await? {
+                    if m.healthy_at.is_some() {
+                        return Ok(Some(aws::restore(&t, &current, &m).await?));
+                    }
+                }
+            }
+            Ok(None)
+        }
+        .await;
+        match result {
+            Ok(Some(done)) => {
+                o.status = "restored";
+                o.restored = Some(done);
+            }
+            Ok(None) => {
+                o.problem = Some("no earlier release marked healthy: left as it is".into());
+            }
+            Err(e) => {
+                o.status = "restore_failed";
+                o.problem = Some(e.to_string());
+            }
+        }
+        out.push(o);
+    }
+    out
+}
+
 /// Text lines for a deploy's report.
 pub fn text(outcomes: &[Outcome]) -> String {
     let mut s = String::new();
     for o in outcomes {
         let line = match (&o.published, &o.restored) {
-            (_, Some(r)) => format!(
+            (None, Some(r)) => format!(
+                "site {}: back on release {} ({} file(s) put back, {} removed)",
+                o.site,
+                r.release,
+                r.uploaded.len(),
+                r.deleted.len()
+            ),
+            (Some(_), Some(r)) => format!(
                 "site {}: smoke checks failed; release {} restored ({} file(s) put back, {} removed)",
                 o.site,
                 r.release,

@@ -317,6 +317,21 @@ async fn a_site_publishes_then_only_what_changed_and_a_failed_smoke_check_restor
         .expect("a row for the site");
     assert_eq!(row["revision"], healthy_release.as_str(), "{row:#}");
     assert_eq!(row["rollout"], "healthy", "{row:#}");
+
+    // rollback: the site goes back to the healthy release before this one (the first).
+    let out =
+        s.a.stage
+            .slipway()
+            .args(["--format", "json", "rollback", "--env", "staging"])
+            .output()
+            .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(r["sites"][0]["status"], "restored", "{r:#}");
+    let objects = s.objects().await;
+    assert_eq!(objects["assets/app.js"], "console.log(1)");
+    assert_eq!(objects["robots.txt"], "User-agent: *");
+    assert_eq!(objects["index.html"], "<html>v1</html>");
 }
 
 #[tokio::test(flavor = "multi_thread")]
