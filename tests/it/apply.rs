@@ -79,18 +79,7 @@ impl Applied {
     }
 
     pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .current_dir(self.work.path().join("repo"))
-            .args(["-c", "user.email=ci@example.test", "-c", "user.name=ci"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        crate::support::git(&self.work.path().join("repo"), args)
     }
 
     pub fn head(&self) -> String {

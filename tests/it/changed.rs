@@ -3,7 +3,6 @@
 //! a prefix, and `git.version` in rendered documents.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -53,18 +52,7 @@ impl History {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .current_dir(self.path())
-            .args(["-c", "user.email=ci@example.test", "-c", "user.name=ci"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        crate::support::git(self.path(), args)
     }
 
     fn commit(&self, message: &str) -> String {

@@ -5,9 +5,6 @@
 //! `loader_never_panics_for_a_while` (ignored by default) runs until SLIPWAY_FUZZ_SECS elapse
 //! and is what `make fuzz` runs.
 
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
-
 use crate::support::repo;
 
 fn seeds() -> Vec<String> {
@@ -67,47 +64,6 @@ const TOKENS: &[&str] = &[
     "👍",
 ];
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Insert(usize, usize),
-    Delete(usize, usize),
-    Replace(usize, usize, usize),
-}
-
-fn edits() -> impl Strategy<Value = (usize, Vec<Edit>)> {
-    let edit = prop_oneof![
-        (any::<usize>(), 0..TOKENS.len()).prop_map(|(at, t)| Edit::Insert(at, t)),
-        (any::<usize>(), 1usize..40).prop_map(|(at, n)| Edit::Delete(at, n)),
-        (any::<usize>(), 1usize..10, 0..TOKENS.len())
-            .prop_map(|(at, n, t)| Edit::Replace(at, n, t)),
-    ];
-    (any::<usize>(), prop::collection::vec(edit, 1..12))
-}
-
-fn apply(base: &str, edits: &[Edit]) -> String {
-    let mut s: Vec<char> = base.chars().collect();
-    for e in edits {
-        let len = s.len().max(1);
-        match *e {
-            Edit::Insert(at, t) => {
-                let at = at % len;
-                s.splice(at..at, TOKENS[t].chars());
-            }
-            Edit::Delete(at, n) => {
-                let at = at % len;
-                let end = (at + n).min(s.len());
-                s.drain(at.min(end)..end);
-            }
-            Edit::Replace(at, n, t) => {
-                let at = at % len;
-                let end = (at + n).min(s.len());
-                s.splice(at.min(end)..end, TOKENS[t].chars());
-            }
-        }
-    }
-    s.into_iter().collect()
-}
-
 /// Loads one mutated file (as an environment, and as the shared file under a valid one).
 fn check(text: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -136,30 +92,7 @@ fn check(text: &str) {
 /// Runs batches of `cases` until `deadline` (one batch without one); returns how many files
 /// were actually loaded.
 fn run(cases: u32, deadline: Option<std::time::Instant>) -> u64 {
-    let seeds = seeds();
-    let strategy = edits();
-    let executed = std::cell::Cell::new(0u64);
-    loop {
-        // A fresh runner per batch: a runner stops generating once it has run `cases`, and each
-        // new one draws from a new random seed.
-        let mut runner = TestRunner::new(Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        });
-        runner
-            .run(&strategy, |(seed, edits)| {
-                let text = apply(&seeds[seed % seeds.len()], &edits);
-                check(&text);
-                executed.set(executed.get() + 1);
-                Ok(())
-            })
-            .unwrap();
-        match deadline {
-            Some(d) if std::time::Instant::now() < d => continue,
-            _ => return executed.get(),
-        }
-    }
+    crate::mutate::run(&seeds(), TOKENS, 12, cases, deadline, &check)
 }
 
 #[test]

@@ -5,8 +5,6 @@
 //! `linter_never_panics_for_a_while` (ignored by default) runs until SLIPWAY_FUZZ_SECS elapse
 //! and is what `make fuzz` runs.
 
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use slipway::migrations::{lint, RuleConfig};
 
 use crate::support::fixtures;
@@ -93,57 +91,6 @@ const TOKENS: &[&str] = &[
     "VACUUM",
 ];
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Insert(usize, usize),
-    Delete(usize, usize),
-    Replace(usize, usize, usize),
-    Repeat(usize, usize, usize),
-}
-
-fn edits() -> impl Strategy<Value = (usize, Vec<Edit>)> {
-    let edit = prop_oneof![
-        (any::<usize>(), 0..TOKENS.len()).prop_map(|(at, t)| Edit::Insert(at, t)),
-        (any::<usize>(), 1usize..40).prop_map(|(at, n)| Edit::Delete(at, n)),
-        (any::<usize>(), 1usize..10, 0..TOKENS.len())
-            .prop_map(|(at, n, t)| Edit::Replace(at, n, t)),
-        (any::<usize>(), 1usize..60, 2usize..200).prop_map(|(at, n, k)| Edit::Repeat(at, n, k)),
-    ];
-    (any::<usize>(), prop::collection::vec(edit, 1..16))
-}
-
-fn apply(base: &str, edits: &[Edit]) -> String {
-    let mut s: Vec<char> = base.chars().collect();
-    for e in edits {
-        let len = s.len().max(1);
-        match *e {
-            Edit::Insert(at, t) => {
-                let at = at % len;
-                s.splice(at.min(s.len())..at.min(s.len()), TOKENS[t].chars());
-            }
-            Edit::Delete(at, n) => {
-                let at = at % len;
-                let end = (at + n).min(s.len());
-                s.drain(at.min(end)..end);
-            }
-            Edit::Replace(at, n, t) => {
-                let at = at % len;
-                let end = (at + n).min(s.len());
-                s.splice(at.min(end)..end, TOKENS[t].chars());
-            }
-            Edit::Repeat(at, n, k) => {
-                let at = (at % len).min(s.len());
-                let end = (at + n).min(s.len());
-                let piece: Vec<char> = s[at..end].to_vec();
-                for _ in 0..k.min(50) {
-                    s.splice(end..end, piece.iter().copied());
-                }
-            }
-        }
-    }
-    s.into_iter().collect()
-}
-
 fn check(text: &str, config: &RuleConfig) {
     let lines = text.split('\n').count() as u32;
     for f in lint("fuzz.sql", text, config) {
@@ -167,29 +114,10 @@ fn run(cases: u32, deadline: Option<std::time::Instant>) -> u64 {
 }
 
 fn run_here(cases: u32, deadline: Option<std::time::Instant>) -> u64 {
-    let seeds = seeds();
     let config = RuleConfig::every_rule();
-    let strategy = edits();
-    let executed = std::cell::Cell::new(0u64);
-    loop {
-        let mut runner = TestRunner::new(Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        });
-        runner
-            .run(&strategy, |(seed, edits)| {
-                let text = apply(&seeds[seed % seeds.len()], &edits);
-                check(&text, &config);
-                executed.set(executed.get() + 1);
-                Ok(())
-            })
-            .unwrap();
-        match deadline {
-            Some(d) if std::time::Instant::now() < d => continue,
-            _ => return executed.get(),
-        }
-    }
+    crate::mutate::run(&seeds(), TOKENS, 16, cases, deadline, &|text| {
+        check(text, &config)
+    })
 }
 
 #[test]

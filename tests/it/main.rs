@@ -17,6 +17,7 @@ mod init;
 mod lock;
 mod malformed;
 mod migrations;
+mod mutate;
 mod plan;
 mod render;
 mod sites;

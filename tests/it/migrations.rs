@@ -7,12 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{json, Value};
 
 use crate::apply::{Applied, GH_REPO, PR};
-use crate::support::{fixtures, mutations, slipway};
+use crate::support::{fixtures, git, mutations, slipway};
 
 fn corpus() -> std::path::PathBuf {
     fixtures().join("migrations")
@@ -231,20 +230,6 @@ service "api" {{
     git(root, &["add", "."]);
     git(root, &["commit", "-q", "-m", "second"]);
     dir
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.email=ci@example.test", "-c", "user.name=ci"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

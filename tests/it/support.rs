@@ -69,6 +69,22 @@ pub const AMBIENT: &[&str] = &[
 ];
 
 /// The slipway binary, with no colour and no ambient AWS, GitHub or Terraform settings.
+/// `git args` in `dir` with a committer identity; its trimmed stdout. Fails the test on an error.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.email=ci@example.test", "-c", "user.name=ci"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 pub fn slipway() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_slipway"));
     c.env("NO_COLOR", "1")
