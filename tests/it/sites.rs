@@ -237,7 +237,28 @@ async fn a_site_publishes_then_only_what_changed_and_a_failed_smoke_check_restor
         "{calls:?}"
     );
 
-    // One changed file: one upload, one invalidation path. A deleted file goes last.
+    // One changed file: one upload, one invalidation path, nothing deleted.
+    s.write("assets/app.css", "body{margin:0}");
+    s.a.git(&["add", "-A"]);
+    s.a.git(&["commit", "-q", "-m", "css"]);
+    let (code, site, err, calls) = s.deploy("v2").await;
+    assert_eq!(code, 0, "{err}\n{site:#}");
+    assert_eq!(
+        strings(&site["published"]["uploaded"]),
+        vec!["assets/app.css"]
+    );
+    assert_eq!(strings(&site["published"]["deleted"]), Vec::<String>::new());
+    assert_eq!(
+        strings(&site["published"]["invalidated"]),
+        vec!["/assets/app.css"]
+    );
+    assert_eq!(
+        calls.get("CloudFront.CreateInvalidation"),
+        Some(&1),
+        "{calls:?}"
+    );
+
+    // A changed file and a deleted one: the upload, then the delete, last.
     s.write("assets/app.js", "console.log(2)");
     std::fs::remove_file(s.dist().join("robots.txt")).unwrap();
     s.a.git(&["add", "-A"]);
