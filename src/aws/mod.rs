@@ -6,6 +6,7 @@
 //! default, so a silent server would hang a call for minutes). One adapter module per service
 //! converts between slipway's types and the SDK's.
 
+pub mod cloudfront;
 pub mod ecr;
 pub mod ecs;
 pub mod elbv2;

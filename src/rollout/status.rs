@@ -60,7 +60,7 @@ pub async fn site_rows(
             out.push(row);
             continue;
         }
-        let t = crate::site::aws::Target {
+        let t = crate::site::release::Target {
             clients,
             site,
             account: &env.account_id.v,

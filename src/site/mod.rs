@@ -17,7 +17,7 @@
 //!
 //! The bucket must be versioned (the `static-site` module's is): restoring needs the versions.
 
-pub mod aws;
+pub mod release;
 pub mod run;
 
 use std::collections::BTreeMap;

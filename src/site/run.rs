@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::aws::{self, Published, Target};
+use super::release::{self, Published, Target};
 use super::{Changes, LocalFile, Manifest};
 use crate::aws::Clients;
 use crate::env::model::{Environment, Site};
@@ -241,7 +241,7 @@ pub async fn publish(
         let manifest = if p.changes.is_empty() && p.current.is_some() {
             p.current.clone()
         } else {
-            match aws::publish(&t, &p.local, p.current.as_ref(), &p.changes, release).await {
+            match release::publish(&t, &p.local, p.current.as_ref(), &p.changes, release).await {
                 Ok((m, done)) => {
                     o.status = "published";
                     o.published = Some(done);
@@ -278,7 +278,7 @@ pub async fn publish(
             continue;
         };
         if o.smoke.iter().all(|c| c.passed) {
-            if let Err(e) = aws::mark_healthy(&t, &manifest).await {
+            if let Err(e) = release::mark_healthy(&t, &manifest).await {
                 o.problem = Some(format!(
                     "the release is live but could not be marked healthy: {e}"
                 ));
@@ -289,7 +289,7 @@ pub async fn publish(
                 Some("the smoke checks failed; --no-rollback leaves the release in place".into());
         } else {
             match &p.healthy {
-                Some(h) => match aws::restore(&t, &manifest, h).await {
+                Some(h) => match release::restore(&t, &manifest, h).await {
                     Ok(done) => {
                         o.status = "restored";
                         o.restored = Some(done);
@@ -345,7 +345,7 @@ pub async fn roll_back(env: &Environment, clients: &Clients) -> Vec<Outcome> {
                 let key = format!("{}{id}.json", super::RELEASES);
                 if let Some(m) = t.manifest(&key).await? {
                     if m.healthy_at.is_some() {
-                        return Ok(Some(aws::restore(&t, &current, &m).await?));
+                        return Ok(Some(release::restore(&t, &current, &m).await?));
                     }
                 }
             }

@@ -877,6 +877,40 @@ def check_capacity_providers_and_task_definition_fields(env: Env, infra: Infra) 
     )
 
 
+def check_answers_as_aws_gives_them(env: Env, infra: Infra) -> None:
+    """GetBucketVersioning's root and CloudFront's invalidation status as AWS's API reference
+    has them (moto's differ), and CloudFront calls counted by operation."""
+    s3 = env.client("s3")
+    s3.create_bucket(Bucket="answers", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket="answers", VersioningConfiguration={"Status": "Enabled"})
+    raw: dict[str, bytes] = {}
+
+    def keep(http_response: Any, **_: Any) -> None:
+        raw["body"] = http_response.content
+
+    s3.meta.events.register("after-call.s3.GetBucketVersioning", keep)
+    eq(s3.get_bucket_versioning(Bucket="answers")["Status"], "Enabled", "versioning status")
+    check(b"<VersioningConfiguration" in raw["body"] and b"GetBucketVersioningResponse" not in raw["body"],
+          f"GetBucketVersioning root: {raw['body'][:200]!r}")
+    cf = env.client("cloudfront")
+    d = cf.create_distribution(DistributionConfig={
+        "CallerReference": "answers", "Comment": "answers", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "answers.s3.amazonaws.com",
+                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",
+                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
+    })["Distribution"]
+    env.ok("POST", "/_slipway/calls/reset", {})
+    inv = cf.create_invalidation(DistributionId=d["Id"], InvalidationBatch={
+        "Paths": {"Quantity": 1, "Items": ["/index.html"]}, "CallerReference": "r1"})["Invalidation"]
+    eq(inv["Status"], "Completed", "CreateInvalidation status")
+    got = cf.get_invalidation(DistributionId=d["Id"], Id=inv["Id"])["Invalidation"]
+    eq(got["Status"], "Completed", "GetInvalidation status")
+    calls = env.ok("GET", "/_slipway/calls")
+    eq((calls.get("CloudFront.CreateInvalidation"), calls.get("CloudFront.GetInvalidation")), (1, 1),
+       f"CloudFront calls counted by operation: {calls}")
+
+
 CHECKS = [
     check_control_api,
     check_call_counting,
@@ -892,6 +926,7 @@ CHECKS = [
     check_list_task_definitions,
     check_create_service_idempotence,
     check_capacity_providers_and_task_definition_fields,
+    check_answers_as_aws_gives_them,
     check_reset,
     check_parent_death,
 ]

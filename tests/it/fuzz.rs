@@ -117,14 +117,5 @@ fn loader_never_panics() {
 #[test]
 #[ignore = "long-running: `make fuzz` runs it for SLIPWAY_FUZZ_SECS seconds"]
 fn loader_never_panics_for_a_while() {
-    let secs: u64 = std::env::var("SLIPWAY_FUZZ_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    let started = std::time::Instant::now();
-    let n = run(1000, Some(started + std::time::Duration::from_secs(secs)));
-    println!(
-        "fuzz: {n} mutated environment files loaded in {:.0}s, no panic",
-        started.elapsed().as_secs_f64()
-    );
+    crate::mutate::for_a_while("mutated environment files loaded", run);
 }

@@ -150,16 +150,7 @@ fn linter_never_panics() {
 #[test]
 #[ignore = "long-running: `make fuzz` runs it for SLIPWAY_FUZZ_SECS seconds"]
 fn linter_never_panics_for_a_while() {
-    let secs: u64 = std::env::var("SLIPWAY_FUZZ_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    let started = std::time::Instant::now();
-    let n = run(1000, Some(started + std::time::Duration::from_secs(secs)));
-    println!(
-        "fuzz: {n} mutated migration files linted with every rule in {:.0}s, no panic",
-        started.elapsed().as_secs_f64()
-    );
+    crate::mutate::for_a_while("mutated migration files linted with every rule", run);
 }
 
 /// Input that nests deeper than the parser's stack allows is a finding, never a crash: what the

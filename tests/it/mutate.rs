@@ -90,3 +90,18 @@ pub fn run(
         }
     }
 }
+
+/// The long run `make fuzz` makes: `run` until SLIPWAY_FUZZ_SECS (default 300) have passed,
+/// then how many `what` it went through.
+pub fn for_a_while(what: &str, run: impl Fn(u32, Option<std::time::Instant>) -> u64) {
+    let secs: u64 = std::env::var("SLIPWAY_FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let started = std::time::Instant::now();
+    let n = run(1000, Some(started + std::time::Duration::from_secs(secs)));
+    println!(
+        "fuzz: {n} {what} in {:.0}s, no panic",
+        started.elapsed().as_secs_f64()
+    );
+}
