@@ -1,13 +1,13 @@
-//! Which services a change touches: the services whose `paths` globs match a changed file, and
-//! the services an edit of an environment file reaches. What changed comes from git
+//! What a change touches: the services and sites whose `paths` globs match a changed file, and
+//! the blocks an edit of an environment file reaches. What changed comes from git
 //! ([`crate::git::changes`]); this module only decides, so the rules can be tested on their own.
 //!
-//! An environment file's change selects the services whose `service "<name>"` block holds a
-//! changed line (in the file as it is, or as it was for removed lines). A change anywhere else
-//! in the file (top-level settings, `alb`, `approval`, ...) selects every service of that
-//! environment; in `_shared.hcl`, every service of every environment. Files outside the
-//! environments directory select only through `paths`: a change to docs or tests alone selects
-//! nothing.
+//! An environment file's change selects the services and sites whose `service "<name>"` or
+//! `site "<name>"` block holds a changed line (in the file as it is, or as it was for removed
+//! lines). A change anywhere else in the file (top-level settings, `alb`, `approval`, ...)
+//! selects every service and site of that environment; in `_shared.hcl`, of every environment.
+//! Files outside the environments directory select only through `paths`: a change to docs or
+//! tests alone selects nothing.
 
 use std::collections::BTreeMap;
 
@@ -15,23 +15,52 @@ use globset::{GlobSet, GlobSetBuilder};
 
 use crate::git::FileChange;
 
-/// One environment as selection sees it: its services and their `paths` globs.
-#[derive(Clone, Debug)]
+/// One environment as selection sees it: its services and sites, each with its `paths` globs.
+#[derive(Clone, Debug, Default)]
 pub struct EnvPaths {
     pub name: String,
     pub services: Vec<(String, Vec<String>)>,
+    pub sites: Vec<(String, Vec<String>)>,
 }
 
-/// The services selected, per environment, each with why.
-pub type Selection = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+/// What a change selects in one environment: services and sites, each with why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Selected {
+    pub services: BTreeMap<String, Vec<String>>,
+    pub sites: BTreeMap<String, Vec<String>>,
+}
+
+impl Selected {
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.sites.is_empty()
+    }
+}
+
+/// What is selected, per environment (environments with nothing selected are absent).
+pub type Selection = BTreeMap<String, Selected>;
 
 /// A changed file's text at HEAD and at the base (either absent when the file is).
 pub type Texts = (Option<String>, Option<String>);
 
-/// Each service's name, its `paths` matcher, and the patterns (to say which matched).
-type Matchers<'a> = Vec<(&'a str, GlobSet, &'a [String])>;
+/// A block of an environment file that selection knows: `service "<name>"` or `site "<name>"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Service,
+    Site,
+}
 
-/// An environment file's text now and at the base, to place changed lines in service blocks.
+impl Kind {
+    const ALL: [Kind; 2] = [Kind::Service, Kind::Site];
+
+    fn ident(self) -> &'static str {
+        match self {
+            Kind::Service => "service",
+            Kind::Site => "site",
+        }
+    }
+}
+
+/// An environment file's text now and at the base, to place changed lines in blocks.
 pub struct EnvFileTexts<'a> {
     pub new: Option<&'a str>,
     pub old: Option<&'a str>,
@@ -40,15 +69,15 @@ pub struct EnvFileTexts<'a> {
 /// What a changed environment file touches.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Touched {
-    /// Only these services' blocks.
-    Services(Vec<String>),
-    /// Something outside any service block: the whole environment.
+    /// Only these blocks.
+    Blocks(Vec<(Kind, String)>),
+    /// Something outside any service or site block: the whole environment.
     Everything,
 }
 
-/// Which service blocks of an environment file a change's lines fall in.
+/// Which service and site blocks of an environment file a change's lines fall in.
 pub fn touched(change: &FileChange, texts: &EnvFileTexts<'_>) -> Touched {
-    let mut services = Vec::new();
+    let mut blocks = Vec::new();
     for (text, lines) in [
         (texts.new, &change.new_lines),
         (texts.old, &change.old_lines),
@@ -57,19 +86,23 @@ pub fn touched(change: &FileChange, texts: &EnvFileTexts<'_>) -> Touched {
             continue;
         }
         // A file that does not parse (or is gone) cannot be placed: assume all of it changed.
-        let Some(blocks) = text.and_then(|t| crate::env::block_lines(t, "service")) else {
-            return Touched::Everything;
-        };
+        let mut spans = Vec::new();
+        for kind in Kind::ALL {
+            let Some(found) = text.and_then(|t| crate::env::block_lines(t, kind.ident())) else {
+                return Touched::Everything;
+            };
+            spans.extend(found.into_iter().map(|(label, a, b)| (kind, label, a, b)));
+        }
         for line in lines {
-            match blocks.iter().find(|(_, a, b)| a <= line && line <= b) {
-                Some((label, _, _)) => services.push(label.clone()),
+            match spans.iter().find(|(_, _, a, b)| a <= line && line <= b) {
+                Some((kind, label, _, _)) => blocks.push((*kind, label.clone())),
                 None => return Touched::Everything,
             }
         }
     }
-    services.sort();
-    services.dedup();
-    Touched::Services(services)
+    blocks.sort_by(|a, b| (a.0 as u8, &a.1).cmp(&(b.0 as u8, &b.1)));
+    blocks.dedup();
+    Touched::Blocks(blocks)
 }
 
 fn globs(patterns: &[String]) -> Result<GlobSet, String> {
@@ -84,7 +117,15 @@ fn globs(patterns: &[String]) -> Result<GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-/// The services each change selects. `envs_dir` is the environments directory relative to the
+/// One selectable thing of an environment: its kind, name, `paths` matcher and patterns.
+struct Unit<'a> {
+    kind: Kind,
+    name: &'a str,
+    set: GlobSet,
+    patterns: &'a [String],
+}
+
+/// What each change selects. `envs_dir` is the environments directory relative to the
 /// repository root (`envs`); `text_of` gives an environment file's texts.
 pub fn select(
     changes: &[FileChange],
@@ -93,27 +134,36 @@ pub fn select(
     text_of: &dyn Fn(&FileChange) -> Texts,
 ) -> Result<Selection, String> {
     let mut out: Selection = BTreeMap::new();
-    let mut add = |env: &str, service: &str, why: String| {
-        out.entry(env.to_string())
-            .or_default()
-            .entry(service.to_string())
-            .or_default()
-            .push(why);
+    let mut add = |env: &str, kind: Kind, name: &str, why: String| {
+        let e = out.entry(env.to_string()).or_default();
+        let map = match kind {
+            Kind::Service => &mut e.services,
+            Kind::Site => &mut e.sites,
+        };
+        map.entry(name.to_string()).or_default().push(why);
     };
     let prefix = if envs_dir.is_empty() || envs_dir == "." {
         String::new()
     } else {
         format!("{}/", envs_dir.trim_end_matches('/'))
     };
-    let matchers: Vec<(&EnvPaths, Matchers)> = envs
+    let units: Vec<(&EnvPaths, Vec<Unit>)> = envs
         .iter()
         .map(|e| {
-            let sets = e
-                .services
-                .iter()
-                .map(|(name, paths)| Ok((name.as_str(), globs(paths)?, paths.as_slice())))
+            let services = e.services.iter().map(|u| (Kind::Service, u));
+            let sites = e.sites.iter().map(|u| (Kind::Site, u));
+            let units = services
+                .chain(sites)
+                .map(|(kind, (name, paths))| {
+                    Ok(Unit {
+                        kind,
+                        name: name.as_str(),
+                        set: globs(paths)?,
+                        patterns: paths.as_slice(),
+                    })
+                })
                 .collect::<Result<Vec<_>, String>>()?;
-            Ok((e, sets))
+            Ok((e, units))
         })
         .collect::<Result<_, String>>()?;
     for change in changes {
@@ -132,33 +182,35 @@ pub fn select(
                 },
             );
             let shared = crate::env::SHARED_FILE.strip_suffix(".hcl") == Some(stem);
-            for e in envs.iter().filter(|e| shared || e.name == stem) {
-                for (service, _) in &e.services {
+            for (e, units) in units.iter().filter(|(e, _)| shared || e.name == stem) {
+                for u in units {
                     let hit = match &t {
-                        Touched::Everything => {
-                            Some(format!("{} changed outside any service block", change.path))
+                        Touched::Everything => Some(format!(
+                            "{} changed outside any service or site block",
+                            change.path
+                        )),
+                        Touched::Blocks(b) if b.contains(&(u.kind, u.name.to_string())) => {
+                            Some(format!(
+                                "{} changed in {} \"{}\"",
+                                change.path,
+                                u.kind.ident(),
+                                u.name
+                            ))
                         }
-                        Touched::Services(s) if s.contains(service) => {
-                            Some(format!("{} changed in service \"{service}\"", change.path))
-                        }
-                        Touched::Services(_) => None,
+                        Touched::Blocks(_) => None,
                     };
                     if let Some(why) = hit {
-                        add(&e.name, service, why);
+                        add(&e.name, u.kind, u.name, why);
                     }
                 }
             }
             continue;
         }
-        for (e, sets) in &matchers {
-            for (service, set, patterns) in sets {
-                let matched: Vec<&String> = set
-                    .matches(&change.path)
-                    .into_iter()
-                    .map(|i| &patterns[i])
-                    .collect();
-                if let Some(p) = matched.first() {
-                    add(&e.name, service, format!("{} matches {p}", change.path));
+        for (e, units) in &units {
+            for u in units {
+                if let Some(i) = u.set.matches(&change.path).first() {
+                    let why = format!("{} matches {}", change.path, u.patterns[*i]);
+                    add(&e.name, u.kind, u.name, why);
                 }
             }
         }
@@ -189,15 +241,21 @@ mod tests {
                     svc("api", &["apps/api/**", "Dockerfile.api"]),
                     svc("web", &["apps/web/**"]),
                 ],
+                sites: vec![svc("frontend", &["frontend/**"])],
             })
             .collect()
     }
 
-    const STAGING: &str = "account_id = \"1\"\n\nservice \"api\" {\n  cpu = 256\n}\n\nservice \"web\" {\n  cpu = 256\n}\n";
+    const STAGING: &str = "account_id = \"1\"\n\nservice \"api\" {\n  cpu = 256\n}\n\nservice \"web\" {\n  cpu = 256\n}\n\nsite \"frontend\" {\n  dir = \"frontend/dist\"\n}\n";
 
+    /// `env/service` and `env/site:name`, sorted by environment.
     fn names(s: &Selection) -> Vec<String> {
         s.iter()
-            .flat_map(|(e, svcs)| svcs.keys().map(move |k| format!("{e}/{k}")))
+            .flat_map(|(e, sel)| {
+                let services = sel.services.keys().map(move |k| format!("{e}/{k}"));
+                let sites = sel.sites.keys().map(move |k| format!("{e}/site:{k}"));
+                services.chain(sites)
+            })
             .collect()
     }
 
@@ -268,7 +326,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             names(&s),
-            ["staging/api", "staging/web"],
+            ["staging/api", "staging/web", "staging/site:frontend"],
             "a top-level change is the whole env"
         );
         let s = select(
@@ -295,6 +353,33 @@ mod tests {
             &broken,
         )
         .unwrap();
-        assert_eq!(names(&s), ["staging/api", "staging/web"]);
+        assert_eq!(
+            names(&s),
+            ["staging/api", "staging/web", "staging/site:frontend"]
+        );
+    }
+
+    #[test]
+    fn sites_are_selected_by_their_paths_and_their_block() {
+        let s = select(
+            &[change("frontend/src/App.tsx", &[1], &[])],
+            "envs",
+            &envs(),
+            &texts,
+        )
+        .unwrap();
+        assert_eq!(
+            names(&s),
+            ["production/site:frontend", "staging/site:frontend"]
+        );
+        // Line 12 is inside `site "frontend"`: the site alone, no service.
+        let s = select(
+            &[change("envs/staging.hcl", &[12], &[])],
+            "envs",
+            &envs(),
+            &texts,
+        )
+        .unwrap();
+        assert_eq!(names(&s), ["staging/site:frontend"]);
     }
 }

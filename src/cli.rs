@@ -331,7 +331,7 @@ pub struct RolloutArgs {
     )]
     pub services: Vec<String>,
 
-    /// Only the services changed since REF (`slipway changed`); none changed: nothing to do
+    /// Only the services and sites changed since REF (`slipway changed`); none changed: nothing to do
     #[arg(long, value_name = "REF")]
     pub changed_since: Option<String>,
 
@@ -567,7 +567,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub no_terraform: bool,
 
-    /// The ECS half covers only the services changed since REF (`slipway changed`)
+    /// The ECS half and the sites cover only what changed since REF (`slipway changed`)
     #[arg(long, value_name = "REF")]
     pub changed_since: Option<String>,
 

@@ -3,7 +3,8 @@
 #
 #   network      VPC, two public and two private subnets, NAT, flow logs
 #   logs key     KMS key for every log group of the environment
-#   modules      github-oidc, ecr, ecs-cluster, alb, one ecs-service per service
+#   modules      github-oidc, ecr, ecs-cluster, alb, one ecs-service per service, one static-site
+#                per site block without a bucket
 #
 # slipway reads the outputs (outputs.tf) to render task definitions and service settings.
 
@@ -354,4 +355,15 @@ module "service" {
 
   execute_command_kms_key_arn    = aws_kms_key.logs.arn
   execute_command_log_group_name = module.cluster.execute_command_log_group_name
+}
+
+module "site" {
+  source   = "../modules/static-site"
+  for_each = var.sites
+
+  name                = each.value.name
+  aliases             = each.value.aliases
+  acm_certificate_arn = each.value.certificate_arn
+  spa                 = each.value.spa
+  tags                = { "slipway:site" = each.key }
 }

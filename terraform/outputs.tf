@@ -1,6 +1,6 @@
 # What slipway reads (`terraform output -json`): private_subnet_ids, ecr_repository_urls and
-# services are required by `slipway render`; the others are for people and `tf.<output>`
-# references in environment files.
+# services are required by `slipway render`, and sites by an environment with a site block
+# without a bucket; the others are for people and `tf.<output>` references in environment files.
 
 output "private_subnet_ids" {
   description = "Subnets the services' tasks run in."
@@ -73,4 +73,15 @@ output "oidc_provider_arn" {
 output "logs_kms_key_arn" {
   description = "KMS key that encrypts the environment's log groups."
   value       = aws_kms_key.logs.arn
+}
+
+output "sites" {
+  description = "Map of site name to bucket, distribution_id and domain_name, for the sites the root creates (site blocks without a bucket)."
+  value = {
+    for name, s in module.site : name => {
+      bucket          = s.bucket
+      distribution_id = s.distribution_id
+      domain_name     = s.domain_name
+    }
+  }
 }

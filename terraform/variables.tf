@@ -172,3 +172,24 @@ variable "alb" {
     error_message = "Services with a load_balancer need an alb (add an alb block to the environment)."
   }
 }
+
+variable "sites" {
+  description = "Static sites the root creates from modules/static-site, by site name: the module's name (the bucket's prefix), the domain names with their ACM certificate (us-east-1), and whether it is a single-page application. Only the site blocks that name no bucket; the others bring their own."
+  type = map(object({
+    name            = string
+    aliases         = list(string)
+    certificate_arn = optional(string)
+    spa             = bool
+  }))
+  nullable = false
+
+  validation {
+    condition     = alltrue([for s in values(var.sites) : length(s.aliases) == 0 || s.certificate_arn != null])
+    error_message = "A site with aliases needs a certificate_arn."
+  }
+
+  validation {
+    condition     = length(distinct([for s in values(var.sites) : s.name])) == length(var.sites)
+    error_message = "Every site needs its own name."
+  }
+}

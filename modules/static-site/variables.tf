@@ -3,8 +3,8 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,40}$", var.name))
-    error_message = "A site name is 2 to 41 lowercase letters, digits and hyphens (it prefixes a bucket name)."
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,35}$", var.name))
+    error_message = "A site name is 2 to 36 lowercase letters, digits and hyphens: it and a hyphen prefix the bucket's name, and S3 adds 26 characters to a prefix of at most 37."
   }
 }
 

@@ -1,10 +1,10 @@
-//! `slipway changed`: the services a change since a base touches (their `paths` and migration
-//! `sql` files, or their blocks in the environment files), per environment, as text or as a job matrix. `plan` and
-//! `deploy` use the same selection for `--changed-since`.
+//! `slipway changed`: the services and sites a change since a base touches (their `paths`, a
+//! service's migration `sql` files, or their blocks in the environment files), per environment,
+//! as text or as a job matrix. `plan` and `deploy` use the same selection for `--changed-since`.
 
 use serde_json::json;
 
-use crate::changed::{self, EnvPaths, Selection};
+use crate::changed::{self, EnvPaths, Selected, Selection};
 use crate::cli::{ChangedArgs, Format};
 use crate::exit::Exit;
 use crate::git::Changes;
@@ -55,6 +55,14 @@ pub fn selection(
                     )
                 })
                 .collect(),
+            sites: e
+                .sites
+                .iter()
+                .map(|site| {
+                    let paths = site.paths.iter().map(|p| p.v.clone()).collect();
+                    (site.name.v.clone(), paths)
+                })
+                .collect(),
         })
         .collect();
     let text_of = |c: &crate::git::FileChange| {
@@ -67,13 +75,10 @@ pub fn selection(
     Ok((changes, selected))
 }
 
-/// The services of `env` changed since `base` (for `--changed-since`).
-pub fn services_of(s: &Settings, base: &str, env: &str) -> Result<Vec<String>, String> {
-    let (_, selected) = selection(s, base, &[env.to_string()])?;
-    Ok(selected
-        .get(env)
-        .map(|svcs| svcs.keys().cloned().collect())
-        .unwrap_or_default())
+/// The services and sites of `env` changed since `base` (for `--changed-since`).
+pub fn selected_in(s: &Settings, base: &str, env: &str) -> Result<Selected, String> {
+    let (_, mut selected) = selection(s, base, &[env.to_string()])?;
+    Ok(selected.remove(env).unwrap_or_default())
 }
 
 pub fn run(s: &Settings, args: &ChangedArgs, p: &Printer) -> Exit {
@@ -93,7 +98,13 @@ pub fn run(s: &Settings, args: &ChangedArgs, p: &Printer) -> Exit {
         Format::Json => {
             let include: Vec<_> = selected
                 .iter()
-                .map(|(env, svcs)| json!({"environment": env, "services": svcs.keys().collect::<Vec<_>>()}))
+                .map(|(env, sel)| {
+                    json!({
+                        "environment": env,
+                        "services": sel.services.keys().collect::<Vec<_>>(),
+                        "sites": sel.sites.keys().collect::<Vec<_>>(),
+                    })
+                })
                 .collect();
             p.json(&json!({
                 "base": changes.base,
@@ -107,19 +118,20 @@ pub fn run(s: &Settings, args: &ChangedArgs, p: &Printer) -> Exit {
         Format::Text => {
             if selected.is_empty() {
                 p.line(format!(
-                    "{} file(s) changed since {}; none is a service's `paths` or an environment file: nothing to plan or deploy",
+                    "{} file(s) changed since {}; none is a service's or site's `paths` or an environment file: nothing to plan or deploy",
                     changes.files.len(),
                     &changes.base[..12]
                 ));
             }
-            for (env, svcs) in &selected {
-                p.line(format!(
-                    "{env}: {}",
-                    svcs.keys().cloned().collect::<Vec<_>>().join(", ")
-                ));
-                for (svc, why) in svcs {
+            for (env, sel) in &selected {
+                let mut names: Vec<String> = sel.services.keys().cloned().collect();
+                names.extend(sel.sites.keys().map(|k| format!("site:{k}")));
+                p.line(format!("{env}: {}", names.join(", ")));
+                let services = sel.services.iter().map(|(n, w)| (n.clone(), w));
+                let sites = sel.sites.iter().map(|(n, w)| (format!("site:{n}"), w));
+                for (name, why) in services.chain(sites) {
                     for w in why {
-                        p.line(format!("  {svc}: {w}"));
+                        p.line(format!("  {name}: {w}"));
                     }
                 }
             }

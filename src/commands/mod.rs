@@ -276,7 +276,7 @@ pub fn narrow(
         select_services(env, &args.services).map_err(err)?;
         return Ok(true);
     };
-    let changed = changed::services_of(s, base, &env.name).map_err(err)?;
+    let changed = changed::selected_in(s, base, &env.name).map_err(err)?;
     if changed.is_empty() {
         p.note(format!(
             "nothing \"{}\" declares changed since {base}: nothing to do",
@@ -284,9 +284,23 @@ pub fn narrow(
         ));
         return Ok(false);
     }
-    p.note(format!("changed since {base}: {}", changed.join(", ")));
-    env.services.retain(|svc| changed.contains(&svc.name.v));
+    p.note(format!("changed since {base}: {}", describe(&changed)));
+    env.services
+        .retain(|svc| changed.services.contains_key(&svc.name.v));
+    env.sites
+        .retain(|site| changed.sites.contains_key(&site.name.v));
     Ok(true)
+}
+
+/// The services and sites a change selected, as one line ("api, web, site:frontend").
+pub fn describe(selected: &crate::changed::Selected) -> String {
+    let mut names: Vec<String> = selected.services.keys().cloned().collect();
+    names.extend(selected.sites.keys().map(|k| format!("site:{k}")));
+    if names.is_empty() {
+        "no service or site".to_string()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Keeps only the named services (all when `names` is empty); an unknown name is an error.

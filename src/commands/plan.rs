@@ -47,20 +47,18 @@ pub async fn run(s: &crate::settings::Settings, args: &PlanArgs, p: &Printer) ->
     };
     let mut c = c;
     if let Some(base) = &args.changed_since {
-        // The ECS half covers the changed services only; Terraform's half is planned whole.
-        match super::changed::services_of(s, base, &args.env) {
+        // The ECS half and the sites cover what changed only; Terraform's half is planned whole.
+        match super::changed::selected_in(s, base, &args.env) {
             Ok(changed) => {
                 p.note(format!(
                     "changed since {base}: {}",
-                    if changed.is_empty() {
-                        "no service".to_string()
-                    } else {
-                        changed.join(", ")
-                    }
+                    super::describe(&changed)
                 ));
-                c.ready.loaded.envs[0]
-                    .services
-                    .retain(|svc| changed.contains(&svc.name.v));
+                let env = &mut c.ready.loaded.envs[0];
+                env.services
+                    .retain(|svc| changed.services.contains_key(&svc.name.v));
+                env.sites
+                    .retain(|site| changed.sites.contains_key(&site.name.v));
             }
             Err(e) => {
                 p.error(e);

@@ -168,7 +168,8 @@ pub fn load(
             }
             None => body,
         };
-        if let Some(env) = schema::decode(&name, file, &merged, &sink) {
+        if let Some(mut env) = schema::decode(&name, file, &merged, &sink) {
+            schema::fill_managed_sites(&mut env, &scope, &sink);
             validate::validate(&env, &sink);
             envs.push(env);
         }

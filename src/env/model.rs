@@ -39,8 +39,13 @@ pub struct Environment {
 pub struct Site {
     pub name: Sp<String>,
     pub loc: Loc,
+    /// The bucket: the block's `bucket`, or for a site Terraform's root creates
+    /// ([`Site::terraform`]) its `sites` output (`${tf.sites.<name>.bucket}` while unknown).
     pub bucket: Sp<String>,
     pub distribution_id: Option<Sp<String>>,
+    /// Set when the block has no `bucket`: the `terraform/` root creates the site from
+    /// `modules/static-site` (tfvars `sites`) and its `sites` output names bucket and distribution.
+    pub terraform: Option<ManagedSite>,
     /// The built site, relative to the repository root.
     pub dir: Sp<String>,
     /// Repository globs that belong to the site (for `changed`).
@@ -54,6 +59,17 @@ pub struct Site {
     /// How long the invalidation may take.
     pub timeout: Duration,
     pub smoke: Vec<SmokeCheck>,
+}
+
+/// What the `terraform/` root needs to create a site (tfvars `sites`).
+#[derive(Clone, Debug)]
+pub struct ManagedSite {
+    /// Domain names the distribution answers to (they need `certificate_arn`).
+    pub aliases: Vec<Sp<String>>,
+    /// ACM certificate in us-east-1 for the aliases.
+    pub certificate_arn: Option<Sp<String>>,
+    /// A single-page application: 403/404 answer /index.html.
+    pub spa: bool,
 }
 
 #[derive(Clone, Debug, Default)]

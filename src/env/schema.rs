@@ -167,11 +167,71 @@ fn smoke_checks(r: &Reader, sink: &Sink) -> Vec<SmokeCheck> {
 
 fn site(label: Sp<String>, b: &Block, sink: &Sink) -> Option<Site> {
     let r = Reader::for_block(b, sink);
-    let bucket = r.req_string("bucket", "tf.frontend_bucket");
+    let bucket = r.string("bucket");
     let dir = r.req_string("dir", "\"frontend/dist\"");
+    let distribution_id = r.string("distribution_id");
+    let aliases = r.strings("aliases");
+    let certificate_arn = r.string("certificate_arn");
+    let spa = r.bool("spa");
+    let terraform = if let Some(bucket) = &bucket {
+        // A site of its own bucket: what Terraform would create it with has no meaning.
+        for key in ["aliases", "certificate_arn", "spa"] {
+            if let Some(loc) = r.key_loc(key) {
+                r.invalid(
+                    loc,
+                    format!("`{key}` is for a site the terraform/ root creates, but site \"{}\" names its bucket \"{}\"", label.v, bucket.v),
+                    "remove `bucket` and `distribution_id` to let the root create the site, or remove this attribute",
+                );
+            }
+        }
+        None
+    } else {
+        if let Some(d) = &distribution_id {
+            r.invalid(
+                &d.loc,
+                format!("site \"{}\" has no `bucket`, so the terraform/ root creates it and its distribution: `distribution_id` comes from the `sites` output", label.v),
+                "set both `bucket` and `distribution_id` (a site you manage), or neither",
+            );
+        }
+        if let (Some(a), None) = (aliases.as_ref().and_then(|a| a.first()), &certificate_arn) {
+            r.invalid(
+                &a.loc,
+                format!("site \"{}\": aliases need a `certificate_arn` (CloudFront serves a custom domain only with its certificate)", label.v),
+                "certificate_arn = \"arn:aws:acm:us-east-1:111111111111:certificate/...\"",
+            );
+        }
+        if let Some(c) = &certificate_arn {
+            if !(c.v.contains("${")
+                || c.v.starts_with("arn:aws") && c.v.contains(":acm:us-east-1:"))
+            {
+                r.invalid(
+                    &c.loc,
+                    format!("site \"{}\": certificate_arn \"{}\" is not an ACM certificate in us-east-1", label.v, c.v),
+                    "CloudFront takes certificates from ACM in us-east-1 only",
+                );
+            }
+        }
+        Some(ManagedSite {
+            aliases: aliases.unwrap_or_default(),
+            certificate_arn,
+            spa: spa.is_some_and(|v| v.v),
+        })
+    };
+    // Filled from Terraform's `sites` output once the environment is loaded (see
+    // `fill_managed_sites`); until then the reference it stands for.
+    let output = |key: &str| {
+        Sp::new(
+            format!("${{tf.{SITES_OUTPUT}.{}.{key}}}", label.v),
+            b.ident_loc.clone(),
+        )
+    };
     let site = Site {
         loc: b.ident_loc.clone(),
-        distribution_id: r.string("distribution_id"),
+        distribution_id: if terraform.is_some() {
+            Some(output("distribution_id"))
+        } else {
+            distribution_id
+        },
         paths: r.strings("paths").unwrap_or_default(),
         cache_control: r.string_map("cache_control"),
         url: r.string("url"),
@@ -180,12 +240,81 @@ fn site(label: Sp<String>, b: &Block, sink: &Sink) -> Option<Site> {
             .duration("timeout")
             .map_or(Duration::from_secs(600), |d| d.v),
         smoke: smoke_checks(&r, sink),
+        bucket: bucket.unwrap_or_else(|| output("bucket")),
+        terraform,
         name: label,
-        bucket: bucket?,
         dir: dir?,
     };
     r.finish();
     Some(site)
+}
+
+/// The Terraform output that names what the root created for each site without a bucket.
+pub const SITES_OUTPUT: &str = "sites";
+
+/// Fills in what Terraform's root created for the sites that name no bucket: bucket,
+/// distribution and (without `url`) the smoke checks' base URL, from the `sites` output. Outputs
+/// that do not name the site are an error at the site; without outputs they stay the references
+/// they stand for, unless `scope` must resolve every reference.
+pub fn fill_managed_sites(env: &mut Environment, scope: &super::Scope, sink: &Sink) {
+    for site in env.sites.iter_mut().filter(|s| s.terraform.is_some()) {
+        let Some(tf) = &scope.tf else {
+            if !scope.allow_unknown {
+                sink.push(
+                    Diagnostic::error(
+                        "unresolved-reference",
+                        format!("site \"{}\" has no `bucket`: its bucket and distribution are Terraform's `sites` output, which is not known", site.name.v),
+                    )
+                    .at(&site.loc)
+                    .help("pass --tf-outputs FILE, or run where `terraform output -json` has state"),
+                );
+            }
+            continue;
+        };
+        let entry = tf.get(SITES_OUTPUT).and_then(|s| s.get(&site.name.v));
+        let field = |key: &str| {
+            entry
+                .and_then(|e| e.get(key))
+                .and_then(|v| v.as_str())
+                .map(|v| Sp::new(v.to_string(), site.loc.clone()))
+        };
+        let (Some(bucket), Some(distribution)) = (field("bucket"), field("distribution_id")) else {
+            // Commands that read no outputs (status, rollback: an empty set) leave it unknown.
+            if scope.allow_unknown && tf.is_empty() {
+                continue;
+            }
+            let have: Vec<String> = tf
+                .get(SITES_OUTPUT)
+                .and_then(|s| s.as_object())
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            sink.push(
+                Diagnostic::error(
+                    "missing-output",
+                    format!("site \"{}\" has no `bucket`, so the terraform/ root creates it, but Terraform's `sites` output has no \"{}\" with a bucket and distribution_id", site.name.v, site.name.v),
+                )
+                .at(&site.loc)
+                .label("no such site in the outputs")
+                .help(format!(
+                    "apply the Terraform root with this environment's tfvars first (sites in the output: {}), or set `bucket` and `distribution_id`",
+                    if have.is_empty() { "(none)".to_string() } else { have.join(", ") }
+                )),
+            );
+            continue;
+        };
+        site.bucket = bucket;
+        site.distribution_id = Some(distribution);
+        if site.url.is_none() {
+            let alias = site
+                .terraform
+                .as_ref()
+                .and_then(|t| t.aliases.first())
+                .map(|a| a.v.clone());
+            if let Some(host) = alias.or_else(|| field("domain_name").map(|d| d.v)) {
+                site.url = Some(Sp::new(format!("https://{host}"), site.loc.clone()));
+            }
+        }
+    }
 }
 
 fn migration_policy(block: Option<&Block>, file_loc: &Loc, sink: &Sink) -> MigrationPolicy {

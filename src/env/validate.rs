@@ -859,7 +859,13 @@ fn site_checks(env: &Environment, site: &Site, sink: &Sink) {
     }
     globs(site.cache_control.iter().map(|(g, _)| g), "assets/**", sink);
     globs(site.paths.iter(), "frontend/**", sink);
-    if !site.smoke.is_empty() && site.url.is_none() && env.smoke_base_url.is_none() {
+    // A site the root creates gets its URL with its outputs; until they are known it has none.
+    let awaits_outputs = site.terraform.is_some() && site.bucket.v.contains("${");
+    if !site.smoke.is_empty()
+        && site.url.is_none()
+        && env.smoke_base_url.is_none()
+        && !awaits_outputs
+    {
         sink.push(
             Diagnostic::error(
                 "missing-attribute",

@@ -41,7 +41,32 @@ impl Names {
     pub fn log_group(cluster: &str, service: &str) -> String {
         format!("/ecs/{cluster}/{service}")
     }
+    /// The `name` modules/static-site gets for a site the root creates: the bucket's name prefix
+    /// (S3 adds 26 characters to a `bucket_prefix`, so at most 36 before its `-`). Lower-case,
+    /// other characters become `-`; a longer name keeps a hash of the whole.
+    pub fn site(cluster: &str, site: &str) -> String {
+        use sha2::Digest;
+        let full: String = format!("{cluster}-{site}")
+            .chars()
+            .map(|c| match c.to_ascii_lowercase() {
+                c @ ('a'..='z' | '0'..='9') => c,
+                _ => '-',
+            })
+            .collect();
+        if full.len() <= SITE_NAME_MAX {
+            return full.trim_end_matches('-').to_string();
+        }
+        let hash = crate::diff::hex(&sha2::Sha256::digest(full.as_bytes()));
+        format!(
+            "{}-{}",
+            full[..SITE_NAME_MAX - 9].trim_end_matches('-'),
+            &hash[..8]
+        )
+    }
 }
+
+/// The longest `name` modules/static-site takes (its bucket prefix is the name and `-`).
+pub const SITE_NAME_MAX: usize = 36;
 
 /// The outputs `render_ecs` reads, and what each holds. The Terraform root must declare them.
 pub const REQUIRED_OUTPUTS: &[(&str, &str)] = &[
@@ -902,4 +927,33 @@ fn merged<T: Serialize + serde::de::DeserializeOwned>(
     let mut v = serde_json::to_value(doc).map_err(|e| e.to_string())?;
     merge(&mut v, &Value::Object(raw.clone()));
     serde_json::from_value(v).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_names_fit_the_modules_bucket_prefix() {
+        assert_eq!(
+            Names::site("scr-staging", "frontend"),
+            "scr-staging-frontend"
+        );
+        assert_eq!(Names::site("Web_Prod", "Docs.Site"), "web-prod-docs-site");
+        let long = Names::site("scr-platform-production-eu", "marketing-frontend");
+        assert!(long.len() <= SITE_NAME_MAX, "{long}");
+        assert!(long.starts_with("scr-platform-production-eu-"), "{long}");
+        // The hash tells apart long names that share their start.
+        assert_ne!(
+            long,
+            Names::site("scr-platform-production-eu", "marketing-frontend2")
+        );
+        for n in [long.as_str(), "scr-staging-frontend"] {
+            let ok = n.len() <= SITE_NAME_MAX
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+            assert!(ok, "{n}");
+        }
+    }
 }

@@ -23,6 +23,7 @@ pub const VARIABLES: &[&str] = &[
     "ecr_repositories",
     "services",
     "alb",
+    "sites",
 ];
 
 pub fn render(env: &Environment) -> Value {
@@ -135,6 +136,23 @@ pub fn render(env: &Environment) -> Value {
             )
         })
         .collect();
+    // Only the sites that name no bucket: the root creates those from modules/static-site.
+    let sites: serde_json::Map<String, Value> = env
+        .sites
+        .iter()
+        .filter_map(|site| {
+            let t = site.terraform.as_ref()?;
+            Some((
+                site.name.v.clone(),
+                json!({
+                    "name": Names::site(cluster, &site.name.v),
+                    "aliases": t.aliases.iter().map(|a| a.v.clone()).collect::<Vec<_>>(),
+                    "certificate_arn": t.certificate_arn.as_ref().map(|c| c.v.clone()),
+                    "spa": t.spa,
+                }),
+            ))
+        })
+        .collect();
     json!({
         "environment": env.name,
         "aws_account_id": env.account_id.v,
@@ -151,6 +169,7 @@ pub fn render(env: &Environment) -> Value {
             "ssl_policy": a.ssl_policy.v,
             "redirect_http": a.redirect_http,
         })),
+        "sites": sites,
     })
 }
 

@@ -9,7 +9,8 @@ installed offline: it stands in for `terraform apply` of terraform/ in tests and
 says so. It creates: a VPC with DNS hostnames (moto needs them for awsvpc tasks), two private
 subnets, a security group per service, the ECS cluster, ECR repositories with their lifecycle
 policies, execution and task roles, log groups, an ALB with one target group per routed service,
-and the OIDC roles. Secrets the services reference are created too (teams create those by hand,
+the OIDC roles, and for each of the tfvars' `sites` what modules/static-site creates (a versioned
+bucket and a CloudFront distribution, through site_seed.py), with the root's `sites` output. Secrets the services reference are created too (teams create those by hand,
 outside Terraform), and `--push TAG` pushes a small synthetic image with that tag to every
 repository (what CI's `docker push` does), so that deploys have something to verify.
 `--bucket NAME` creates an S3 bucket that exists before Terraform runs in real accounts (the
@@ -22,6 +23,8 @@ import json
 import sys
 
 import boto3
+
+import site_seed
 
 
 def client(name, endpoint, region):
@@ -167,6 +170,14 @@ def main() -> int:
         iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=role["trust_policy"])
         iam.put_role_policy(RoleName=role["name"], PolicyName="slipway", PolicyDocument=role["policy"])
 
+    # modules/static-site per site the root creates: S3 makes a `bucket_prefix` unique with 26
+    # characters (Terraform's timestamp and counter); a digest of the name stands in for them.
+    sites = {}
+    for label, site in sorted(tv.get("sites", {}).items()):
+        suffix = hashlib.sha256(site["name"].encode()).hexdigest()[:26]
+        made = site_seed.create(args.endpoint, region, f"{site['name']}-{suffix}")
+        sites[label] = {k: made[k] for k in ("bucket", "distribution_id", "domain_name")}
+
     outputs = {
         "cluster_name": output(cluster, "string"),
         "cluster_arn": output(ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"], "string"),
@@ -175,6 +186,7 @@ def main() -> int:
         "ecr_repository_urls": output(repo_urls, ["map", "string"]),
         "alb_dns_name": output(alb_dns, "string"),
         "services": output(services),
+        "sites": output(sites),
     }
     text = json.dumps(outputs, indent=2, sort_keys=True)
     if args.out:

@@ -84,12 +84,15 @@ impl History {
     }
 }
 
-/// `env/service` for every selected service.
+/// `env/service` for every selected service, then `env/site:name` for every selected site.
 fn selected(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    for (env, services) in doc["environments"].as_object().unwrap() {
-        for s in services.as_object().unwrap().keys() {
+    for (env, sel) in doc["environments"].as_object().unwrap() {
+        for s in sel["services"].as_object().unwrap().keys() {
             out.push(format!("{env}/{s}"));
+        }
+        for s in sel["sites"].as_object().unwrap().keys() {
+            out.push(format!("{env}/site:{s}"));
         }
     }
     out
@@ -111,14 +114,14 @@ fn changed_selects_the_services_a_change_touches() {
     h.commit("one service's path");
     let doc = h.changed(&base);
     assert_eq!(selected(&doc), ["production/api", "staging/api"], "{doc:#}");
-    assert!(doc["environments"]["staging"]["api"][0]
+    assert!(doc["environments"]["staging"]["services"]["api"][0]
         .as_str()
         .unwrap()
         .contains("apps/api/main.py matches apps/api/**"));
-    // The JSON is a job matrix: one entry per environment, with its services.
+    // The JSON is a job matrix: one entry per environment, with its services and sites.
     assert_eq!(
         doc["matrix"]["include"][0],
-        serde_json::json!({"environment": "production", "services": ["api"]})
+        serde_json::json!({"environment": "production", "services": ["api"], "sites": []})
     );
 
     // Since the last commit: the shared file's `web` block only.
@@ -146,6 +149,42 @@ fn changed_selects_the_services_a_change_touches() {
         selected(&h.changed(&before)),
         ["staging/ai-gateway", "staging/api", "staging/web"]
     );
+
+    // A site: its sources select it alone; so does an edit inside its block.
+    let before = h.git(&["rev-parse", "HEAD"]);
+    h.edit(
+        "envs/staging.hcl",
+        "log_retention_days = 30",
+        "log_retention_days = 30\n\nsite \"frontend\" {\n  dir   = \"frontend/dist\"\n  paths = [\"frontend/**\"]\n}",
+    );
+    h.commit("a site");
+    assert_eq!(
+        selected(&h.changed(&before)),
+        [
+            "staging/ai-gateway",
+            "staging/api",
+            "staging/web",
+            "staging/site:frontend"
+        ],
+        "a new block is outside every block that was"
+    );
+    let before = h.git(&["rev-parse", "HEAD"]);
+    h.write("frontend/src/App.tsx", "export default 1\n");
+    h.commit("frontend sources");
+    let doc = h.changed(&before);
+    assert_eq!(selected(&doc), ["staging/site:frontend"], "{doc:#}");
+    assert_eq!(
+        doc["matrix"]["include"][0],
+        serde_json::json!({"environment": "staging", "services": [], "sites": ["frontend"]})
+    );
+    let before = h.git(&["rev-parse", "HEAD"]);
+    h.edit(
+        "envs/staging.hcl",
+        "paths = [\"frontend/**\"]",
+        "paths = [\"frontend/**\", \"package.json\"]",
+    );
+    h.commit("the site's block");
+    assert_eq!(selected(&h.changed(&before)), ["staging/site:frontend"]);
 
     // A branch: what it adds since it left main (its merge base), not what main did since.
     h.git(&["checkout", "-q", "-b", "feature"]);

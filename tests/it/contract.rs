@@ -3,7 +3,8 @@
 //! - parsed with hcl-rs: every variable the root declares is produced by render (or has a
 //!   default), every variable render produces is declared, every output render reads is declared;
 //! - with the real Terraform: the root's variable declarations alone (copied into an empty root)
-//!   accept the rendered tfvars of both example systems, so the types match.
+//!   accept the rendered tfvars of both example systems and of an environment with a site the
+//!   root creates, so the types match; and modules/static-site accepts the name slipway gives it.
 
 use std::collections::BTreeSet;
 
@@ -73,6 +74,10 @@ fn root_declares_what_render_produces_and_exports_what_render_reads() {
             "render reads output `{name}`, which terraform/ does not declare"
         );
     }
+    assert!(
+        root.outputs.contains(slipway::env::schema::SITES_OUTPUT),
+        "a site without a bucket reads output `sites`, which terraform/ does not declare"
+    );
 }
 
 #[test]
@@ -95,11 +100,29 @@ fn rendered_tfvars_type_check_against_the_root_variables() {
         "{}",
         String::from_utf8_lossy(&init.stderr)
     );
+    // SCR staging with a site the root creates, on a cluster name long enough to be shortened.
+    let with_site = work.path().join("with-site");
+    std::fs::create_dir(&with_site).unwrap();
+    for f in ["_shared.hcl", "staging.hcl"] {
+        std::fs::copy(repo().join("envs").join(f), with_site.join(f)).unwrap();
+    }
+    let staging = with_site.join("staging.hcl");
+    let text = std::fs::read_to_string(&staging).unwrap();
+    std::fs::write(
+        &staging,
+        format!(
+            "{text}\nsite \"Marketing_Frontend_for_Campaigns\" {{\n  dir             = \"frontend/dist\"\n  aliases         = [\"www.example.com\"]\n  certificate_arn = \"arn:aws:acm:us-east-1:111111111111:certificate/0c1d2e3f\"\n  spa             = true\n}}\n"
+        ),
+    )
+    .unwrap();
+    let with_site = with_site.to_string_lossy().into_owned();
+    let mut site_names = Vec::new();
     for (dir, env) in [
         ("envs", "staging"),
         ("envs", "production"),
         ("examples/specboard/envs", "staging"),
         ("examples/specboard/envs", "production"),
+        (with_site.as_str(), "staging"),
     ] {
         let out_dir = work.path().join(format!("{}-{env}", dir.replace('/', "_")));
         slipway()
@@ -129,6 +152,36 @@ fn rendered_tfvars_type_check_against_the_root_variables() {
         assert!(
             plan.status.success(),
             "{dir}/{env}: terraform rejects the rendered tfvars:\n{}{}",
+            String::from_utf8_lossy(&plan.stdout),
+            String::from_utf8_lossy(&plan.stderr)
+        );
+        let tfvars: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("tfvars.json")).unwrap()).unwrap();
+        for site in tfvars["sites"].as_object().unwrap().values() {
+            site_names.push(site["name"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(site_names.len(), 1, "{site_names:?}");
+
+    // The module's own validation takes the name render gives the site.
+    let module = work.path().join("site-vars-only");
+    std::fs::create_dir(&module).unwrap();
+    std::fs::copy(
+        repo().join("modules/static-site/variables.tf"),
+        module.join("variables.tf"),
+    )
+    .unwrap();
+    for (name, ok) in [(site_names[0].as_str(), true), (&"a".repeat(37), false)] {
+        let plan = std::process::Command::new(terraform())
+            .args(["plan", "-input=false", "-no-color", "-refresh=false"])
+            .arg(format!("-var=name={name}"))
+            .current_dir(&module)
+            .output()
+            .unwrap();
+        assert_eq!(
+            plan.status.success(),
+            ok,
+            "modules/static-site with name {name}:\n{}{}",
             String::from_utf8_lossy(&plan.stdout),
             String::from_utf8_lossy(&plan.stderr)
         );

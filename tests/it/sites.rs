@@ -437,3 +437,110 @@ async fn a_missing_dir_or_an_unversioned_bucket_changes_nothing() {
         "{err}"
     );
 }
+
+/// A site block without `bucket`: the root creates it (tfvars `sites`, seed.py standing in for
+/// modules/static-site) and slipway reads bucket and distribution from the `sites` output. A
+/// change to the site's sources alone deploys the site and no service (`--changed-since`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_without_a_bucket_is_the_roots_and_changed_since_selects_it() {
+    let url = smoke_server(Arc::new(AtomicU16::new(200)));
+    let block = format!(
+        r#"{OPEN}
+
+site "frontend" {{
+  dir   = "frontend/dist"
+  paths = ["frontend/**"]
+  url   = "{url}"
+  spa   = true
+
+  smoke "home" {{
+    path    = "/"
+    retries = 0
+  }}
+}}
+"#
+    );
+    let a = Applied::up(&block, &["v1"], None).await;
+    assert_eq!(
+        a.stage.tfvars["sites"],
+        serde_json::json!({"frontend": {"name": "scr-staging-frontend", "aliases": [], "certificate_arn": null, "spa": true}})
+    );
+    let outputs: Value = serde_json::from_slice(&std::fs::read(&a.stage.outputs).unwrap()).unwrap();
+    let bucket = outputs["sites"]["value"]["frontend"]["bucket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(bucket.starts_with("scr-staging-frontend-"), "{bucket}");
+    let dist = a.work.path().join("repo/frontend/dist");
+    std::fs::create_dir_all(dist.join("assets")).unwrap();
+    std::fs::write(dist.join("index.html"), "<html>v1</html>").unwrap();
+    std::fs::write(dist.join("assets/app.js"), "console.log(1)").unwrap();
+    a.git(&["add", "."]);
+    a.git(&["commit", "-q", "-m", "site"]);
+
+    let (code, r, err) = a.stage.deploy("v1", &["--smoke-base-url", &url]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    let site = &r["sites"][0];
+    assert_eq!(site["status"], "published", "{site:#}");
+    let got = a
+        .stage
+        .clients
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key("index.html")
+        .send()
+        .await
+        .unwrap();
+    let body = got.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&body[..], b"<html>v1</html>");
+
+    // The site's sources alone changed: the site publishes, no service is touched.
+    let base = a.head();
+    std::fs::write(dist.join("index.html"), "<html>v2</html>").unwrap();
+    a.git(&["commit", "-q", "-am", "frontend v2"]);
+    a.stage
+        .emu
+        .control("/_slipway/calls/reset", serde_json::json!({}))
+        .await;
+    let (code, r, err) = a
+        .stage
+        .deploy("v1", &["--smoke-base-url", &url, "--changed-since", &base]);
+    assert_eq!(code, 0, "{err}\n{r:#}");
+    assert!(err.contains("changed since"), "{err}");
+    assert!(err.contains("site:frontend"), "{err}");
+    assert_eq!(r["services"], serde_json::json!([]), "{r:#}");
+    assert_eq!(
+        strings(&r["sites"][0]["published"]["uploaded"]),
+        ["index.html"]
+    );
+    let calls = a.stage.emu.calls().await;
+    let ecs: Vec<String> = mutations(&calls)
+        .into_iter()
+        .filter(|c| c.starts_with("ECS."))
+        .collect();
+    assert_eq!(ecs, Vec::<String>::new(), "{calls:?}");
+
+    // Outputs from before the site existed: an error at the block, nothing read from AWS.
+    let mut stale = outputs.clone();
+    stale.as_object_mut().unwrap().remove("sites");
+    let stale_path = a.work.path().join("stale-outputs.json");
+    std::fs::write(&stale_path, serde_json::to_vec(&stale).unwrap()).unwrap();
+    let out = a
+        .stage
+        .slipway()
+        .args(["render", "--env", "staging", "--image-tag", "v1"])
+        .arg("--tf-outputs")
+        .arg(&stale_path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("missing-output"), "{err}");
+    // (miette wraps the message where the terminal width falls: test its first line.)
+    assert!(
+        err.contains("site \"frontend\" has no `bucket`, so the terraform/ root creates it"),
+        "{err}"
+    );
+    assert!(err.contains("staging.hcl:42:1"), "{err}");
+}
