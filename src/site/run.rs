@@ -63,10 +63,17 @@ async fn prepare_one<'a>(
         site,
         account,
     };
-    let versioned = t
-        .versioned()
-        .await
-        .map_err(|e| format!("site \"{name}\": {e}"))?;
+    // The first call to the bucket, with the environment's account as its expected owner.
+    let versioned = t.versioned().await.map_err(|e| {
+        if e.is_access_denied() {
+            format!(
+                "site \"{name}\": S3 refused bucket {} for the environment's account {account}: it belongs to another account, or the caller may not read it ({e})",
+                site.bucket.v
+            )
+        } else {
+            format!("site \"{name}\": {e}")
+        }
+    })?;
     if !versioned {
         return Err(format!(
             "site \"{name}\": bucket {} does not keep versions, and slipway restores a release from them: enable versioning (the static-site module does)",

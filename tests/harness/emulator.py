@@ -245,12 +245,15 @@ class Control:
         self.faults: list[Fault] = []
         # What was injected: operation -> kind (error code, reset_after, delay) -> count.
         self.injected: dict[str, dict[str, int]] = {}
+        # Buckets that belong to another account (bucket -> account), for ExpectedBucketOwner.
+        self.bucket_owners: dict[str, str] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.calls = {}
             self.faults = []
             self.injected = {}
+            self.bucket_owners = {}
         self.settings.reset()
 
     def count(self, operation: str) -> None:
@@ -369,6 +372,12 @@ class SlipwayMiddleware:
                     )
                     start_response(status, headers + [("Content-Length", str(len(body)))])
                     return [body]
+            if call.protocol == "s3":
+                refused = self._foreign_bucket(environ, self.control.bucket_owners)
+                if refused is not None:
+                    status, headers, body = error_response(call, 403, "AccessDenied", refused)
+                    start_response(status, headers + [("Content-Length", str(len(body)))])
+                    return [body]
             if call.operation == "S3.GetBucketVersioning":
                 return self._rewritten(environ, start_response, [
                     (b"<GetBucketVersioningResponse", b"<VersioningConfiguration"),
@@ -379,6 +388,25 @@ class SlipwayMiddleware:
                     (b"<Status>COMPLETED</Status>", b"<Status>Completed</Status>"),
                 ])
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _foreign_bucket(environ: dict[str, Any], owners: dict[str, str]) -> str | None:
+        """S3's `x-amz-expected-bucket-owner` check, which moto 5.2.5 ignores: a request naming
+        an owner other than the bucket's account is refused with 403 AccessDenied, as S3 does
+        ("If the bucket is owned by a different account, the request fails with the HTTP status
+        code 403 Forbidden (access denied)"). The bucket's account is moto's, unless
+        /_slipway/bucket-owners says it is another's (moto with MOTO_ACCOUNT_ID set keeps every
+        bucket in one account). Path-style requests, as slipway sends them."""
+        expected = environ.get("HTTP_X_AMZ_EXPECTED_BUCKET_OWNER")
+        if not expected:
+            return None
+        from moto.s3.models import s3_backends
+
+        bucket = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]
+        owner = owners.get(bucket) or (s3_backends.bucket_accounts.get(bucket) or (None, None))[1]
+        if owner is None or owner == expected:
+            return None
+        return "Access Denied"
 
     def _rewritten(self, environ: dict[str, Any], start_response: StartResponse,
                    replacements: list[tuple[bytes, bytes]]) -> Iterable[bytes]:
@@ -435,6 +463,7 @@ class SlipwayMiddleware:
             "/_slipway/fail-images": {"GET": self._get_fail_images, "POST": self._add_fail_image, "DELETE": self._clear_fail_images},
             "/_slipway/task-exit": {"GET": self._get_task_exits, "POST": self._add_task_exit, "DELETE": self._clear_task_exits},
             "/_slipway/faults": {"GET": self._get_faults, "POST": self._add_fault, "DELETE": self._clear_faults},
+            "/_slipway/bucket-owners": {"GET": self._get_bucket_owners, "POST": self._set_bucket_owner},
             "/_slipway/reset": {"POST": self._reset},
         }
         if path not in routes:
@@ -450,6 +479,18 @@ class SlipwayMiddleware:
             return _json(start_response, 400, {"error": f"invalid JSON: {e}"})
         except BadRequest as e:
             return _json(start_response, 400, {"error": str(e)})
+
+    def _get_bucket_owners(self, _: Any) -> dict[str, str]:
+        with self.control.lock:
+            return dict(self.control.bucket_owners)
+
+    def _set_bucket_owner(self, body: Any) -> dict[str, str]:
+        f = _fields(body, {"bucket": (str,), "account": (str,)}, required=("bucket", "account"))
+        if not (len(f["account"]) == 12 and f["account"].isdigit()):
+            raise BadRequest("account must be 12 digits")
+        with self.control.lock:
+            self.control.bucket_owners[f["bucket"]] = f["account"]
+            return dict(self.control.bucket_owners)
 
     def _get_calls(self, _: Any) -> dict[str, int]:
         with self.control.lock:

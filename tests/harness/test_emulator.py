@@ -911,6 +911,23 @@ def check_answers_as_aws_gives_them(env: Env, infra: Infra) -> None:
        f"CloudFront calls counted by operation: {calls}")
 
 
+def check_expected_bucket_owner(env: Env, infra: Infra) -> None:
+    """S3 refuses a request whose ExpectedBucketOwner is not the bucket's account (403
+    AccessDenied), which moto alone does not: for the caller's own bucket, and for one the
+    control API gives another account."""
+    account = env.client("sts").get_caller_identity()["Account"]
+    s3 = env.client("s3")
+    s3.create_bucket(Bucket="owned-here", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.head_bucket(Bucket="owned-here", ExpectedBucketOwner=account)
+    s3.head_bucket(Bucket="owned-here")
+    code, status, _ = error_code(lambda: s3.list_objects_v2(Bucket="owned-here", ExpectedBucketOwner="999999999999"))
+    eq((code, status), ("AccessDenied", 403), "ListObjectsV2 with another expected owner")
+    # A bucket the control API says is another account's.
+    env.ok("POST", "/_slipway/bucket-owners", {"bucket": "owned-here", "account": "222222222222"})
+    code, status, _ = error_code(lambda: s3.get_bucket_versioning(Bucket="owned-here", ExpectedBucketOwner=account))
+    eq((code, status), ("AccessDenied", 403), "another account's bucket")
+    s3.get_bucket_versioning(Bucket="owned-here", ExpectedBucketOwner="222222222222")
+
 CHECKS = [
     check_control_api,
     check_call_counting,
@@ -927,6 +944,7 @@ CHECKS = [
     check_create_service_idempotence,
     check_capacity_providers_and_task_definition_fields,
     check_answers_as_aws_gives_them,
+    check_expected_bucket_owner,
     check_reset,
     check_parent_death,
 ]

@@ -3,7 +3,7 @@
 //! tests/harness/site_seed.py, standing in for modules/static-site). A site publishes, a second
 //! deploy uploads nothing, one changed file is one upload and one invalidation path, a deleted
 //! file is removed last, a failed smoke check restores the previous release, and bad input
-//! (no dir, an unversioned bucket) changes nothing.
+//! (no dir, an unversioned bucket, another account's bucket) changes nothing.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -394,34 +394,48 @@ async fn apply_publishes_what_the_plan_compared_and_refuses_a_rebuilt_site() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_dir_or_an_unversioned_bucket_changes_nothing() {
+async fn a_missing_dir_an_unversioned_bucket_or_another_accounts_changes_nothing() {
     let s = Site::up(false).await;
-    let (code, _, err, calls) = {
-        s.a.stage
-            .emu
-            .control("/_slipway/calls/reset", serde_json::json!({}))
-            .await;
-        let out =
-            s.a.stage
-                .slipway()
-                .args(["deploy", "--env", "staging", "--image-tag", "v1"])
-                .arg("--tf-outputs")
-                .arg(&s.a.stage.outputs)
-                .output()
-                .unwrap();
-        let calls = s.a.stage.emu.calls().await;
-        (
-            out.status.code().unwrap(),
-            (),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-            calls,
-        )
-    };
+    let (code, err, calls) = refused_deploy(&s).await;
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("does not keep versions"), "{err}");
     assert_eq!(mutations(&calls), Vec::<String>::new(), "{calls:?}");
 
     std::fs::remove_dir_all(s.dist()).unwrap();
+    let (code, err, _) = refused_deploy(&s).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does not exist (build the site before slipway runs)"),
+        "{err}"
+    );
+
+    // A bucket of another account: S3 refuses the expected owner; nothing changes.
+    let other = Site::up(true).await;
+    other
+        .a
+        .stage
+        .emu
+        .control(
+            "/_slipway/bucket-owners",
+            serde_json::json!({"bucket": other.bucket, "account": "222222222222"}),
+        )
+        .await;
+    let (code, err, calls) = refused_deploy(&other).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "S3 refused bucket scr-staging-frontend for the environment's account 111111111111"
+        ),
+        "{err}"
+    );
+    assert_eq!(mutations(&calls), Vec::<String>::new(), "{calls:?}");
+}
+
+/// A deploy that is refused before it prints a report: (exit code, stderr, the calls made).
+async fn refused_deploy(s: &Site) -> (i32, String, BTreeMap<String, u64>) {
+    let emu = &s.a.stage.emu;
+    emu.control("/_slipway/calls/reset", serde_json::json!({}))
+        .await;
     let out =
         s.a.stage
             .slipway()
@@ -430,12 +444,11 @@ async fn a_missing_dir_or_an_unversioned_bucket_changes_nothing() {
             .arg(&s.a.stage.outputs)
             .output()
             .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("does not exist (build the site before slipway runs)"),
-        "{err}"
-    );
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+        emu.calls().await,
+    )
 }
 
 /// A site block without `bucket`: the root creates it (tfvars `sites`, seed.py standing in for
