@@ -308,6 +308,9 @@ module "alb" {
   access_logs_bucket  = var.alb_access_logs_bucket
   access_logs_prefix  = local.name
   web_acl_arn         = var.alb_web_acl_arn
+
+  test_listener_port        = var.alb.test_listener_port
+  test_listener_cidr_blocks = [var.vpc_cidr]
 }
 
 module "service" {
@@ -342,6 +345,7 @@ module "service" {
 
   load_balancer         = each.value.load_balancer
   listener_arn          = var.alb == null ? null : module.alb[0].listener_arn
+  test_listener_arn     = var.alb == null ? null : module.alb[0].test_listener_arn
   alb_security_group_id = var.alb == null ? null : module.alb[0].security_group_id
 
   autoscaling = each.value.autoscaling

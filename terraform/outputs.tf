@@ -13,7 +13,7 @@ output "ecr_repository_urls" {
 }
 
 output "services" {
-  description = "Map of service name to execution_role_arn, task_role_arn, security_group_id, target_group_arn (null without load_balancer) and log_group_name."
+  description = "Map of service name to execution_role_arn, task_role_arn, security_group_id, target_group_arn (null without load_balancer), log_group_name, and for blue/green, canary and linear alternate_target_group_arn, production_listener_rule_arn, test_listener_rule_arn (null without a test listener) and load_balancer_role_arn (null otherwise)."
   value = {
     for name, s in module.service : name => {
       execution_role_arn = s.execution_role_arn
@@ -21,6 +21,11 @@ output "services" {
       security_group_id  = s.security_group_id
       target_group_arn   = s.target_group_arn
       log_group_name     = s.log_group_name
+      # Blue/green, canary and linear (null otherwise): what ECS shifts traffic with.
+      alternate_target_group_arn   = s.alternate_target_group_arn
+      production_listener_rule_arn = s.production_listener_rule_arn
+      test_listener_rule_arn       = s.test_listener_rule_arn
+      load_balancer_role_arn       = s.load_balancer_role_arn
     }
   }
 }

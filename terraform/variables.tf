@@ -130,6 +130,20 @@ variable "services" {
       maximum_percent         = number
       circuit_breaker         = bool
       rollback                = bool
+      strategy                = optional(string, "ROLLING")
+      bake_time_in_minutes    = optional(number)
+      canary = optional(object({
+        percent         = number
+        bake_in_minutes = number
+      }))
+      linear = optional(object({
+        step_percent         = number
+        step_bake_in_minutes = number
+      }))
+      alarms = optional(object({
+        names    = list(string)
+        rollback = bool
+      }))
     })
     platform_version        = optional(string, "LATEST")
     propagate_tags          = optional(string, "SERVICE")
@@ -157,14 +171,20 @@ variable "services" {
     condition     = length(distinct([for s in values(var.services) : s.load_balancer.priority if s.load_balancer != null])) == length([for s in values(var.services) : 1 if s.load_balancer != null])
     error_message = "Listener rule priorities must be unique across services."
   }
+
+  validation {
+    condition     = alltrue([for s in values(var.services) : s.deployment.strategy == "ROLLING" || (s.load_balancer != null && try(s.load_balancer.target_group_arn, null) == null)])
+    error_message = "BLUE_GREEN, CANARY and LINEAR need a load_balancer whose target groups the root creates."
+  }
 }
 
 variable "alb" {
-  description = "The environment's Application Load Balancer: ACM certificate of the HTTPS listener (null: HTTP only, for demos), TLS policy, and whether HTTP redirects to HTTPS. Null for no load balancer."
+  description = "The environment's Application Load Balancer: ACM certificate of the HTTPS listener (null: HTTP only, for demos), TLS policy, whether HTTP redirects to HTTPS, and the port of a test listener for blue/green, canary and linear deployments (null: none; reachable from the VPC). Null for no load balancer."
   type = object({
-    certificate_arn = optional(string)
-    ssl_policy      = string
-    redirect_http   = bool
+    certificate_arn    = optional(string)
+    ssl_policy         = string
+    redirect_http      = bool
+    test_listener_port = optional(number)
   })
 
   validation {

@@ -7,6 +7,7 @@ locals {
   ingress = merge(
     local.https ? { for cidr in var.ingress_cidr_blocks : "443|${cidr}" => { port = 443, cidr = cidr } } : {},
     local.http_redirect || local.http_serve ? { for cidr in var.ingress_cidr_blocks : "80|${cidr}" => { port = 80, cidr = cidr } } : {},
+    var.test_listener_port == null ? {} : { for cidr in var.test_listener_cidr_blocks : "${var.test_listener_port}|${cidr}" => { port = var.test_listener_port, cidr = cidr } },
   )
 }
 
@@ -26,7 +27,7 @@ resource "aws_vpc_security_group_ingress_rule" "listener" {
   for_each = local.ingress
 
   security_group_id = aws_security_group.alb.id
-  description       = each.value.port == 443 ? "HTTPS from ${each.value.cidr}" : "HTTP from ${each.value.cidr}"
+  description       = each.value.port == var.test_listener_port ? "Test listener from ${each.value.cidr}" : (each.value.port == 443 ? "HTTPS from ${each.value.cidr}" : "HTTP from ${each.value.cidr}")
   ip_protocol       = "tcp"
   from_port         = each.value.port
   to_port           = each.value.port
@@ -117,6 +118,32 @@ resource "aws_lb_listener" "http" {
   load_balancer_arn = aws_lb.this.arn
   port              = 80
   protocol          = "HTTP"
+
+  default_action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "Not Found"
+      status_code  = "404"
+    }
+  }
+
+  tags = var.tags
+}
+
+# Blue/green, canary and linear deployments send test traffic to the new revision through this
+# listener's rules before production traffic moves (ECS's testListenerRule).
+resource "aws_lb_listener" "test" {
+  #checkov:skip=CKV_AWS_2:Without certificate_arn (demos, tests) the test listener is HTTP, as the production one is.
+  #checkov:skip=CKV_AWS_103:Without certificate_arn there is no TLS to configure; with one the test listener uses ssl_policy.
+  count = var.test_listener_port == null ? 0 : 1
+
+  load_balancer_arn = aws_lb.this.arn
+  port              = var.test_listener_port
+  protocol          = local.https ? "HTTPS" : "HTTP"
+  ssl_policy        = local.https ? var.ssl_policy : null
+  certificate_arn   = var.certificate_arn
 
   default_action {
     type = "fixed-response"

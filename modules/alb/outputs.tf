@@ -32,3 +32,8 @@ output "http_listener_arn" {
   description = "ARN of the HTTP listener (redirecting or serving), or null when there is none."
   value       = local.http_redirect ? aws_lb_listener.http_redirect[0].arn : (local.http_serve ? aws_lb_listener.http[0].arn : null)
 }
+
+output "test_listener_arn" {
+  description = "ARN of the test listener, or null without test_listener_port."
+  value       = var.test_listener_port == null ? null : aws_lb_listener.test[0].arn
+}

@@ -83,3 +83,20 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "test_listener_port" {
+  description = "Port of a test listener for blue/green, canary and linear deployments (ECS routes test traffic to the new revision through it); null for none."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.test_listener_port == null || try(var.test_listener_port >= 1 && var.test_listener_port <= 65535 && !contains([80, 443], var.test_listener_port), false)
+    error_message = "test_listener_port must be a port other than 80 and 443."
+  }
+}
+
+variable "test_listener_cidr_blocks" {
+  description = "Ranges that may reach the test listener (e.g. the VPC, or CI runners' addresses); empty for none."
+  type        = list(string)
+  default     = []
+}

@@ -13,10 +13,16 @@ locals {
   routed           = local.load_balanced && try(var.load_balancer.target_group_arn, null) == null
   target_group_arn = local.routed ? aws_lb_target_group.this[0].arn : try(var.load_balancer.target_group_arn, null)
   autoscaled       = var.autoscaling != null
+  # Blue/green, canary and linear: ECS moves traffic between two target groups by changing the
+  # listener rules' weights, as the role made here.
+  shifting      = local.routed && var.deployment.strategy != "ROLLING"
+  test_listener = local.shifting && var.test_listener_arn != null
 
   # Target group names have at most 32 characters; longer ones keep a hash to stay unique.
   full_name         = "${var.cluster_name}-${var.name}"
   target_group_name = length(local.full_name) <= 32 ? local.full_name : "${trimsuffix(substr(local.full_name, 0, 23), "-")}-${substr(sha1(local.full_name), 0, 8)}"
+  # The second target group: the name's first 21 characters, a hash, and "-g" (at most 32).
+  alternate_target_group_name = "${trimsuffix(substr(local.full_name, 0, 21), "-")}-${substr(sha1("${local.full_name}-alternate"), 0, 8)}-g"
 
   secretsmanager_arns = [for a in var.secret_arns : a if can(regex("^arn:[^:]+:secretsmanager:", a))]
   ssm_parameter_arns  = [for a in var.secret_arns : a if can(regex("^arn:[^:]+:ssm:", a))]
@@ -213,15 +219,57 @@ resource "aws_lb_target_group" "this" {
   tags = var.tags
 }
 
+resource "aws_lb_target_group" "alternate" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; tasks in private subnets serve plain HTTP to it.
+  count = local.shifting ? 1 : 0
+
+  name                 = local.alternate_target_group_name
+  port                 = var.container_port
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+
+  health_check {
+    enabled             = true
+    path                = var.load_balancer.health_check_path
+    matcher             = var.load_balancer.health_check_matcher
+    protocol            = "HTTP"
+    port                = "traffic-port"
+    interval            = 30
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+
+  tags = var.tags
+}
+
 resource "aws_lb_listener_rule" "this" {
   count = local.routed ? 1 : 0
 
   listener_arn = var.listener_arn
   priority     = var.load_balancer.priority
 
+  # Rolling: one target group. Blue/green, canary, linear: both, weighted; ECS owns the weights.
   action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.this[0].arn
+    target_group_arn = local.shifting ? null : aws_lb_target_group.this[0].arn
+
+    dynamic "forward" {
+      for_each = local.shifting ? [1] : []
+
+      content {
+        target_group {
+          arn    = aws_lb_target_group.this[0].arn
+          weight = 100
+        }
+        target_group {
+          arn    = aws_lb_target_group.alternate[0].arn
+          weight = 0
+        }
+      }
+    }
   }
 
   dynamic "condition" {
@@ -245,6 +293,85 @@ resource "aws_lb_listener_rule" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    # During and after a blue/green, canary or linear deployment the weights are ECS's.
+    ignore_changes = [action]
+  }
+}
+
+# Test traffic reaches the new revision through the test listener before production moves.
+resource "aws_lb_listener_rule" "test" {
+  count = local.test_listener ? 1 : 0
+
+  listener_arn = var.test_listener_arn
+  priority     = var.load_balancer.priority
+
+  action {
+    type = "forward"
+
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.this[0].arn
+        weight = 100
+      }
+      target_group {
+        arn    = aws_lb_target_group.alternate[0].arn
+        weight = 0
+      }
+    }
+  }
+
+  dynamic "condition" {
+    for_each = length(var.load_balancer.path_patterns) > 0 ? [var.load_balancer.path_patterns] : []
+
+    content {
+      path_pattern {
+        values = condition.value
+      }
+    }
+  }
+
+  dynamic "condition" {
+    for_each = length(var.load_balancer.hosts) > 0 ? [var.load_balancer.hosts] : []
+
+    content {
+      host_header {
+        values = condition.value
+      }
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    ignore_changes = [action]
+  }
+}
+
+# The role ECS changes the listener rules as (AWS's managed policy for load balancers).
+resource "aws_iam_role" "load_balancer" {
+  count = local.shifting ? 1 : 0
+
+  name_prefix = "${substr(local.full_name, 0, 28)}-lb-"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "load_balancer" {
+  count = local.shifting ? 1 : 0
+
+  role       = aws_iam_role.load_balancer[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 }
 
 # --- Service ------------------------------------------------------------------------------------
@@ -324,6 +451,39 @@ resource "aws_ecs_service" "this" {
     rollback = var.deployment.circuit_breaker && var.deployment.rollback
   }
 
+  deployment_configuration {
+    strategy             = var.deployment.strategy
+    bake_time_in_minutes = var.deployment.strategy == "ROLLING" ? null : var.deployment.bake_time_in_minutes
+
+    dynamic "canary_configuration" {
+      for_each = var.deployment.strategy == "CANARY" && var.deployment.canary != null ? [var.deployment.canary] : []
+
+      content {
+        canary_percent              = canary_configuration.value.percent
+        canary_bake_time_in_minutes = canary_configuration.value.bake_in_minutes
+      }
+    }
+
+    dynamic "linear_configuration" {
+      for_each = var.deployment.strategy == "LINEAR" && var.deployment.linear != null ? [var.deployment.linear] : []
+
+      content {
+        step_percent              = linear_configuration.value.step_percent
+        step_bake_time_in_minutes = linear_configuration.value.step_bake_in_minutes
+      }
+    }
+  }
+
+  dynamic "alarms" {
+    for_each = var.deployment.alarms == null ? [] : [var.deployment.alarms]
+
+    content {
+      alarm_names = alarms.value.names
+      enable      = true
+      rollback    = alarms.value.rollback
+    }
+  }
+
   network_configuration {
     subnets          = var.subnet_ids
     security_groups  = [aws_security_group.this.id]
@@ -337,6 +497,17 @@ resource "aws_ecs_service" "this" {
       target_group_arn = local.target_group_arn
       container_name   = var.container_name
       container_port   = var.container_port
+
+      dynamic "advanced_configuration" {
+        for_each = local.shifting ? [1] : []
+
+        content {
+          alternate_target_group_arn = aws_lb_target_group.alternate[0].arn
+          production_listener_rule   = aws_lb_listener_rule.this[0].arn
+          test_listener_rule         = local.test_listener ? aws_lb_listener_rule.test[0].arn : null
+          role_arn                   = aws_iam_role.load_balancer[0].arn
+        }
+      }
     }
   }
 
@@ -353,7 +524,7 @@ resource "aws_ecs_service" "this" {
   }
 
   # A target group must belong to a load balancer (through the rule) before a service uses it.
-  depends_on = [aws_lb_listener_rule.this, aws_iam_role_policy.secrets, aws_iam_role_policy_attachment.execution]
+  depends_on = [aws_lb_listener_rule.this, aws_lb_listener_rule.test, aws_iam_role_policy.secrets, aws_iam_role_policy_attachment.execution, aws_iam_role_policy_attachment.load_balancer]
 }
 
 # --- Autoscaling --------------------------------------------------------------------------------

@@ -42,3 +42,23 @@ output "task_definition_family" {
   description = "Task definition family of the service."
   value       = aws_ecs_task_definition.this.family
 }
+
+output "alternate_target_group_arn" {
+  description = "ARN of the second target group (blue/green, canary, linear), or null."
+  value       = local.shifting ? aws_lb_target_group.alternate[0].arn : null
+}
+
+output "production_listener_rule_arn" {
+  description = "ARN of the production listener rule ECS shifts traffic with (blue/green, canary, linear), or null."
+  value       = local.shifting ? aws_lb_listener_rule.this[0].arn : null
+}
+
+output "test_listener_rule_arn" {
+  description = "ARN of the test listener rule, or null without a test listener."
+  value       = local.test_listener ? aws_lb_listener_rule.test[0].arn : null
+}
+
+output "load_balancer_role_arn" {
+  description = "ARN of the role ECS changes the listener rules as (blue/green, canary, linear), or null."
+  value       = local.shifting ? aws_iam_role.load_balancer[0].arn : null
+}

@@ -187,14 +187,39 @@ variable "autoscaling" {
 }
 
 variable "deployment" {
-  description = "Rolling deployment settings: minimum healthy and maximum percent, deployment circuit breaker and rollback on failure."
+  description = "Deployment settings: minimum healthy and maximum percent, deployment circuit breaker and rollback on failure; the strategy (ROLLING, BLUE_GREEN, CANARY or LINEAR) with its bake times and traffic steps; CloudWatch alarms that roll a deployment back."
   type = object({
     minimum_healthy_percent = optional(number, 100)
     maximum_percent         = optional(number, 200)
     circuit_breaker         = optional(bool, true)
     rollback                = optional(bool, true)
+    strategy                = optional(string, "ROLLING")
+    bake_time_in_minutes    = optional(number)
+    canary = optional(object({
+      percent         = number
+      bake_in_minutes = number
+    }))
+    linear = optional(object({
+      step_percent         = number
+      step_bake_in_minutes = number
+    }))
+    alarms = optional(object({
+      names    = list(string)
+      rollback = bool
+    }))
   })
   default = {}
+
+  validation {
+    condition     = contains(["ROLLING", "BLUE_GREEN", "CANARY", "LINEAR"], var.deployment.strategy)
+    error_message = "deployment.strategy is ROLLING, BLUE_GREEN, CANARY or LINEAR."
+  }
+}
+
+variable "test_listener_arn" {
+  description = "Test listener of the load balancer (blue/green, canary and linear): a rule like the production one is made on it, for test traffic to the new revision. Null for none."
+  type        = string
+  default     = null
 }
 
 variable "platform_version" {

@@ -179,7 +179,86 @@ fn deployment_to_sdk(d: &r::DeploymentConfiguration) -> t::DeploymentConfigurati
                 .rollback(d.deployment_circuit_breaker.rollback)
                 .build(),
         )
+        // Rolling is sent as such: a service that leaves another strategy goes back to it.
+        .strategy(t::DeploymentStrategy::from(
+            d.strategy.as_deref().unwrap_or("ROLLING"),
+        ))
+        .set_bake_time_in_minutes(d.bake_time_in_minutes)
+        .set_canary_configuration(d.canary_configuration.as_ref().map(|c| {
+            t::CanaryConfiguration::builder()
+                .canary_percent(c.canary_percent)
+                .canary_bake_time_in_minutes(c.canary_bake_time_in_minutes)
+                .build()
+        }))
+        .set_linear_configuration(d.linear_configuration.as_ref().map(|l| {
+            t::LinearConfiguration::builder()
+                .step_percent(l.step_percent)
+                .step_bake_time_in_minutes(l.step_bake_time_in_minutes)
+                .build()
+        }))
+        // No alarms: watching none, so that alarms removed from the file stop being watched.
+        .alarms(match &d.alarms {
+            Some(a) => t::DeploymentAlarms::builder()
+                .set_alarm_names(Some(a.alarm_names.clone()))
+                .enable(a.enable)
+                .rollback(a.rollback)
+                .build()
+                .expect("alarm names, enable and rollback are set"),
+            None => t::DeploymentAlarms::builder()
+                .set_alarm_names(Some(Vec::new()))
+                .enable(false)
+                .rollback(false)
+                .build()
+                .expect("alarm names, enable and rollback are set"),
+        })
         .build()
+}
+
+/// The strategy's part of a live `deploymentConfiguration`, in render's shape: what a rolling
+/// service echoes (`ROLLING`, an unused bake time, alarms switched off) is left out, as render
+/// leaves it out.
+fn deployment_from_sdk(dc: Option<&t::DeploymentConfiguration>) -> r::DeploymentConfiguration {
+    let breaker = dc.and_then(|d| d.deployment_circuit_breaker());
+    let strategy = dc
+        .and_then(|d| d.strategy())
+        .map(|s| s.as_str().to_string())
+        .filter(|s| s != "ROLLING");
+    let is = |name: &str| strategy.as_deref() == Some(name);
+    r::DeploymentConfiguration {
+        deployment_circuit_breaker: r::CircuitBreaker {
+            enable: breaker.is_some_and(|b| b.enable()),
+            rollback: breaker.is_some_and(|b| b.rollback()),
+        },
+        // The API's defaults for a rolling deployment when the service never set them.
+        maximum_percent: dc.and_then(|d| d.maximum_percent()).unwrap_or(200),
+        minimum_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).unwrap_or(100),
+        bake_time_in_minutes: dc
+            .and_then(|d| d.bake_time_in_minutes())
+            .filter(|_| strategy.is_some()),
+        canary_configuration: dc
+            .and_then(|d| d.canary_configuration())
+            .filter(|_| is("CANARY"))
+            .map(|c| r::CanaryConfiguration {
+                canary_percent: c.canary_percent().unwrap_or(5.0),
+                canary_bake_time_in_minutes: c.canary_bake_time_in_minutes().unwrap_or(10),
+            }),
+        linear_configuration: dc
+            .and_then(|d| d.linear_configuration())
+            .filter(|_| is("LINEAR"))
+            .map(|l| r::LinearConfiguration {
+                step_percent: l.step_percent().unwrap_or(10.0),
+                step_bake_time_in_minutes: l.step_bake_time_in_minutes().unwrap_or(6),
+            }),
+        alarms: dc
+            .and_then(|d| d.alarms())
+            .filter(|a| a.enable() || !a.alarm_names().is_empty())
+            .map(|a| r::DeploymentAlarms {
+                alarm_names: a.alarm_names().to_vec(),
+                enable: a.enable(),
+                rollback: a.rollback(),
+            }),
+        strategy,
+    }
 }
 
 fn network_to_sdk(
@@ -225,6 +304,14 @@ fn load_balancers_to_sdk(lbs: &[r::LoadBalancer]) -> Vec<t::LoadBalancer> {
                 .target_group_arn(&lb.target_group_arn)
                 .container_name(&lb.container_name)
                 .container_port(lb.container_port)
+                .set_advanced_configuration(lb.advanced_configuration.as_ref().map(|a| {
+                    t::AdvancedConfiguration::builder()
+                        .alternate_target_group_arn(&a.alternate_target_group_arn)
+                        .production_listener_rule(&a.production_listener_rule)
+                        .set_test_listener_rule(a.test_listener_rule.clone())
+                        .role_arn(&a.role_arn)
+                        .build()
+                }))
                 .build()
         })
         .collect()
@@ -347,8 +434,6 @@ impl LiveService {
 fn service_from_sdk(s: &t::Service) -> LiveService {
     let name = s.service_name().unwrap_or_default().to_string();
     let td_arn = s.task_definition().unwrap_or_default().to_string();
-    let dc = s.deployment_configuration();
-    let breaker = dc.and_then(|d| d.deployment_circuit_breaker());
     let vpc = s
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration());
@@ -383,15 +468,7 @@ fn service_from_sdk(s: &t::Service) -> LiveService {
             .collect(),
         // AWS reports LATEST as the version it resolved to; unset means LATEST.
         platform_version: s.platform_version().unwrap_or("LATEST").to_string(),
-        deployment_configuration: r::DeploymentConfiguration {
-            deployment_circuit_breaker: r::CircuitBreaker {
-                enable: breaker.is_some_and(|b| b.enable()),
-                rollback: breaker.is_some_and(|b| b.rollback()),
-            },
-            // The API's defaults for a rolling deployment when the service never set them.
-            maximum_percent: dc.and_then(|d| d.maximum_percent()).unwrap_or(200),
-            minimum_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).unwrap_or(100),
-        },
+        deployment_configuration: deployment_from_sdk(s.deployment_configuration()),
         network_configuration: r::NetworkConfiguration {
             awsvpc_configuration: r::AwsVpcConfiguration {
                 subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
@@ -410,6 +487,20 @@ fn service_from_sdk(s: &t::Service) -> LiveService {
                 target_group_arn: lb.target_group_arn().unwrap_or_default().to_string(),
                 container_name: lb.container_name().unwrap_or_default().to_string(),
                 container_port: lb.container_port().unwrap_or_default(),
+                advanced_configuration: lb.advanced_configuration().map(|a| {
+                    r::AdvancedConfiguration {
+                        alternate_target_group_arn: a
+                            .alternate_target_group_arn()
+                            .unwrap_or_default()
+                            .to_string(),
+                        production_listener_rule: a
+                            .production_listener_rule()
+                            .unwrap_or_default()
+                            .to_string(),
+                        test_listener_rule: a.test_listener_rule().map(str::to_string),
+                        role_arn: a.role_arn().unwrap_or_default().to_string(),
+                    }
+                }),
             })
             .collect(),
         health_check_grace_period_seconds: s.health_check_grace_period_seconds(),
@@ -800,4 +891,118 @@ pub async fn set_desired_count(
         .await
         .map_err(|e| AwsError::from_sdk(SERVICE, "UpdateService", e))?;
     Ok(())
+}
+
+/// A blue/green, canary or linear deployment as DescribeServiceDeployments reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceDeploymentState {
+    pub arn: String,
+    /// `PENDING`, `IN_PROGRESS`, `SUCCESSFUL`, `STOPPED`, `STOP_REQUESTED`, `ROLLBACK_*`.
+    pub status: String,
+    /// `SCALE_UP`, `TEST_TRAFFIC_SHIFT`, `PRODUCTION_TRAFFIC_SHIFT`, `BAKE_TIME`, ...
+    pub stage: Option<String>,
+    pub reason: Option<String>,
+    /// The new revision's share of production traffic, in percent.
+    pub production_weight: Option<f64>,
+    pub bake_minutes: Option<i32>,
+    /// `MONITORING`, `TRIGGERED`, `MONITORING_COMPLETE` or `DISABLED`.
+    pub alarm_status: Option<String>,
+    pub triggered_alarms: Vec<String>,
+}
+
+impl ServiceDeploymentState {
+    pub fn rolling_back(&self) -> bool {
+        self.status.starts_with("ROLLBACK_")
+    }
+}
+
+/// The newest service deployment of `service` created at or after `after` (seconds since the
+/// epoch) other than `except`, or None: ListServiceDeployments through every page (at most 50),
+/// newest by `createdAt`, since the API promises no order.
+pub async fn newest_service_deployment(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    after: f64,
+    except: Option<&str>,
+) -> Result<Option<String>, AwsError> {
+    let mut best: Option<(f64, String)> = None;
+    let mut token = None;
+    for _ in 0..50 {
+        let page = client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .created_at(
+                t::CreatedAt::builder()
+                    .after(aws_smithy_types::DateTime::from_secs_f64(after))
+                    .build(),
+            )
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "ListServiceDeployments", e))?;
+        for d in page.service_deployments() {
+            let (Some(arn), Some(created)) = (d.service_deployment_arn(), d.created_at()) else {
+                continue;
+            };
+            if Some(arn) == except {
+                continue;
+            }
+            let at = created.as_secs_f64();
+            if best.as_ref().is_none_or(|(b, _)| at > *b) {
+                best = Some((at, arn.to_string()));
+            }
+        }
+        match page.next_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(best.map(|(_, a)| a)),
+        }
+    }
+    Ok(best.map(|(_, a)| a))
+}
+
+/// DescribeServiceDeployments in batches of 20 (the API's limit); ARNs ECS does not know are
+/// left out.
+pub async fn describe_service_deployments(
+    client: &Client,
+    arns: &[String],
+) -> Result<Vec<ServiceDeploymentState>, AwsError> {
+    let batches = bounded(arns.chunks(20), CONCURRENCY, |chunk| async move {
+        client
+            .describe_service_deployments()
+            .set_service_deployment_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeServiceDeployments", e))
+    })
+    .await;
+    let mut out = Vec::new();
+    for batch in batches {
+        for d in batch?.service_deployments() {
+            let alarms = d.alarms();
+            out.push(ServiceDeploymentState {
+                arn: d.service_deployment_arn().unwrap_or_default().to_string(),
+                status: d
+                    .status()
+                    .map_or_else(|| "PENDING".to_string(), |s| s.as_str().to_string()),
+                stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
+                reason: d.status_reason().map(str::to_string),
+                production_weight: d
+                    .target_service_revision()
+                    .and_then(|r| r.requested_production_traffic_weight()),
+                bake_minutes: d
+                    .deployment_configuration()
+                    .and_then(|c| c.bake_time_in_minutes()),
+                alarm_status: alarms
+                    .and_then(|a| a.status())
+                    .map(|s| s.as_str().to_string()),
+                triggered_alarms: alarms
+                    .map(|a| a.triggered_alarm_names().to_vec())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -7,6 +7,7 @@
 //! converts between slipway's types and the SDK's.
 
 pub mod cloudfront;
+pub mod cloudwatch;
 pub mod ecr;
 pub mod ecs;
 pub mod elbv2;
@@ -96,6 +97,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl Clients {
@@ -114,6 +116,7 @@ impl Clients {
             secrets: aws_sdk_secretsmanager::Client::new(config),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
             cloudfront: aws_sdk_cloudfront::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
         }
     }
 }

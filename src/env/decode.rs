@@ -180,6 +180,59 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A number in steps of 0.1 (a percentage such as `2.5`), as tenths in `min..=max` tenths.
+    pub fn tenths(&self, key: &'static str, min: i64, max: i64) -> Option<Sp<i64>> {
+        let node = self.node(key)?;
+        let range = || format!("{}..={}", min as f64 / 10.0, max as f64 / 10.0);
+        match &node.val {
+            Val::Number(n) => {
+                let Some(f) = n.as_f64() else {
+                    self.wrong_type(key, "a number", node);
+                    return None;
+                };
+                let t = (f * 10.0).round();
+                if (f * 10.0 - t).abs() > 1e-6 {
+                    self.invalid(
+                        &node.loc,
+                        format!("`{key}` is {f}: it must be a multiple of 0.1"),
+                        format!("use a number from {} in steps of 0.1", range()),
+                    );
+                    return None;
+                }
+                let t = t as i64;
+                if !(min..=max).contains(&t) {
+                    self.invalid(
+                        &node.loc,
+                        format!("`{key}` is {f}, outside {}", range()),
+                        format!("use a number from {} in steps of 0.1", range()),
+                    );
+                    return None;
+                }
+                Some(Sp::new(t, node.loc.clone()))
+            }
+            Val::Unknown(_) => None,
+            _ => {
+                self.wrong_type(key, "a number", node);
+                None
+            }
+        }
+    }
+
+    /// A duration of whole minutes in `0..=max` minutes (ECS's bake times), as minutes.
+    pub fn minutes(&self, key: &'static str, max: i64) -> Option<Sp<i64>> {
+        let d = self.duration(key)?;
+        let secs = d.v.as_secs() as i64;
+        if secs % 60 != 0 || secs / 60 > max {
+            self.invalid(
+                &d.loc,
+                format!("`{key}` must be whole minutes from 0 to {max} (ECS counts bake times in minutes)"),
+                "e.g. \"10m\" or \"1h\"",
+            );
+            return None;
+        }
+        Some(Sp::new(secs / 60, d.loc))
+    }
+
     pub fn req_int(&self, key: &'static str, min: i64, max: i64, example: &str) -> Option<Sp<i64>> {
         if self.body.attrs.iter().all(|a| a.key != key) {
             self.known_attrs.borrow_mut().push(key);

@@ -412,6 +412,70 @@ pub struct Deployment {
     pub circuit_breaker: bool,
     pub rollback: bool,
     pub timeout: Duration,
+    /// ECS's deployment strategy (`strategy`; rolling by default).
+    pub strategy: Sp<Strategy>,
+    /// Minutes both revisions run after production traffic shifted (blue/green, canary, linear).
+    pub bake_time: Option<Sp<i64>>,
+    /// Canary: the share of production traffic shifted first, in tenths of a percent.
+    pub canary_percent: Option<Sp<i64>>,
+    /// Canary: minutes before the rest of the traffic shifts.
+    pub canary_bake_time: Option<Sp<i64>>,
+    /// Linear: the share shifted per step, in tenths of a percent.
+    pub linear_step_percent: Option<Sp<i64>>,
+    /// Linear: minutes between steps.
+    pub linear_step_bake_time: Option<Sp<i64>>,
+    /// CloudWatch alarms ECS watches during a deployment.
+    pub alarms: Vec<Sp<String>>,
+    /// Roll back when one of `alarms` goes into ALARM.
+    pub alarm_rollback: bool,
+}
+
+/// ECS's deployment strategies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    Rolling,
+    BlueGreen,
+    Canary,
+    Linear,
+}
+
+impl Strategy {
+    pub const NAMES: &'static [&'static str] = &["rolling", "blue_green", "canary", "linear"];
+
+    pub fn parse(s: &str) -> Option<Strategy> {
+        Some(match s {
+            "rolling" => Strategy::Rolling,
+            "blue_green" => Strategy::BlueGreen,
+            "canary" => Strategy::Canary,
+            "linear" => Strategy::Linear,
+            _ => return None,
+        })
+    }
+
+    /// The name in environment files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "rolling",
+            Strategy::BlueGreen => "blue_green",
+            Strategy::Canary => "canary",
+            Strategy::Linear => "linear",
+        }
+    }
+
+    /// The API's name (`deploymentConfiguration.strategy`).
+    pub fn api(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "ROLLING",
+            Strategy::BlueGreen => "BLUE_GREEN",
+            Strategy::Canary => "CANARY",
+            Strategy::Linear => "LINEAR",
+        }
+    }
+
+    /// Whether ECS shifts traffic between two target groups (everything but rolling).
+    pub fn shifts_traffic(self) -> bool {
+        self != Strategy::Rolling
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -473,6 +537,8 @@ pub struct Alb {
     pub certificate_arn: Option<Sp<String>>,
     pub ssl_policy: Sp<String>,
     pub redirect_http: bool,
+    /// A test listener for blue/green, canary and linear deployments.
+    pub test_listener_port: Option<Sp<i64>>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -317,6 +317,85 @@ pub fn fill_managed_sites(env: &mut Environment, scope: &super::Scope, sink: &Si
     }
 }
 
+/// The minutes a deployment spends baking at the least: the canary's or the linear steps'
+/// bake times, then `bake_time` (ECS's defaults where left out).
+pub fn bake_minutes(d: &Deployment) -> i64 {
+    let m = |v: &Option<Sp<i64>>, default: i64| v.as_ref().map_or(default, |x| x.v);
+    let shifting = match d.strategy.v {
+        Strategy::Rolling => return 0,
+        Strategy::BlueGreen => 0,
+        Strategy::Canary => m(&d.canary_bake_time, 10),
+        Strategy::Linear => {
+            let step = m(&d.linear_step_percent, 100).max(1);
+            // Steps below 100%, each followed by its bake time.
+            ((1000 + step - 1) / step - 1) * m(&d.linear_step_bake_time, 6)
+        }
+    };
+    shifting + m(&d.bake_time, 0)
+}
+
+/// The strategy's own settings belong to it alone, and blue/green needs its bake time.
+fn strategy_fields(r: &Reader, d: &Deployment) {
+    let st = d.strategy.v;
+    let owned: [(&str, bool, Option<&Loc>); 5] = [
+        (
+            "bake_time",
+            st.shifts_traffic(),
+            d.bake_time.as_ref().map(|v| &v.loc),
+        ),
+        (
+            "canary_percent",
+            st == Strategy::Canary,
+            d.canary_percent.as_ref().map(|v| &v.loc),
+        ),
+        (
+            "canary_bake_time",
+            st == Strategy::Canary,
+            d.canary_bake_time.as_ref().map(|v| &v.loc),
+        ),
+        (
+            "linear_step_percent",
+            st == Strategy::Linear,
+            d.linear_step_percent.as_ref().map(|v| &v.loc),
+        ),
+        (
+            "linear_step_bake_time",
+            st == Strategy::Linear,
+            d.linear_step_bake_time.as_ref().map(|v| &v.loc),
+        ),
+    ];
+    for (key, allowed, loc) in owned {
+        if let (false, Some(loc)) = (allowed, loc) {
+            let belongs = match key {
+                "bake_time" => "blue_green, canary and linear",
+                k if k.starts_with("canary") => "canary",
+                _ => "linear",
+            };
+            r.invalid(
+                loc,
+                format!("`{key}` has no meaning with strategy \"{}\"", st.name()),
+                format!("it belongs to {belongs}: set `strategy`, or remove it"),
+            );
+        }
+    }
+    if st.shifts_traffic() && d.bake_time.is_none() {
+        r.invalid(
+            &d.strategy.loc,
+            format!("strategy \"{}\" needs `bake_time`: how long both revisions keep running after production traffic shifted (the window to roll back in)", st.name()),
+            "bake_time = \"10m\"",
+        );
+    }
+    for a in &d.alarms {
+        if a.v.is_empty() || a.v.len() > 255 {
+            r.invalid(
+                &a.loc,
+                "an alarm name is 1 to 255 characters",
+                "alarms = [\"api-5xx\"]",
+            );
+        }
+    }
+}
+
 fn migration_policy(block: Option<&Block>, file_loc: &Loc, sink: &Sink) -> MigrationPolicy {
     let default = || MigrationPolicy {
         block_on: Sp::new(crate::migrations::Severity::High, file_loc.clone()),
@@ -660,6 +739,24 @@ fn read_service(
     let deployment = match r.block("deployment") {
         Some(db) => {
             let dr = Reader::for_block(db, sink);
+            let strategy = dr
+                .string("strategy")
+                .and_then(|st| match Strategy::parse(&st.v) {
+                    Some(x) => Some(Sp::new(x, st.loc)),
+                    None => {
+                        let hint =
+                            crate::suggest::did_you_mean(&st.v, Strategy::NAMES.iter().copied())
+                                .map_or_else(String::new, |m| format!("did you mean \"{m}\"? "));
+                        dr.invalid(
+                            &st.loc,
+                            format!("\"{}\" is not a deployment strategy", st.v),
+                            format!("{hint}use one of: {}", Strategy::NAMES.join(", ")),
+                        );
+                        None
+                    }
+                });
+            let strategy =
+                strategy.unwrap_or_else(|| Sp::new(Strategy::Rolling, db.ident_loc.clone()));
             let d = Deployment {
                 minimum_healthy_percent: dr
                     .int("minimum_healthy_percent", 0, 100)
@@ -669,10 +766,33 @@ fn read_service(
                     .unwrap_or_else(|| Sp::new(200, db.ident_loc.clone())),
                 circuit_breaker: dr.bool("circuit_breaker").is_none_or(|v| v.v),
                 rollback: dr.bool("rollback").is_none_or(|v| v.v),
-                timeout: dr
-                    .duration("timeout")
-                    .map_or(Duration::from_secs(600), |d| d.v),
+                timeout: Duration::from_secs(600),
+                bake_time: dr.minutes("bake_time", 1440),
+                canary_percent: dr.tenths("canary_percent", 1, 1000),
+                canary_bake_time: dr.minutes("canary_bake_time", 1440),
+                linear_step_percent: dr.tenths("linear_step_percent", 30, 1000),
+                linear_step_bake_time: dr.minutes("linear_step_bake_time", 1440),
+                alarms: dr.strings("alarms").unwrap_or_default(),
+                alarm_rollback: dr.bool("alarm_rollback").is_none_or(|v| v.v),
+                strategy,
             };
+            strategy_fields(&dr, &d);
+            let mut d = d;
+            let baking = Duration::from_secs(60 * bake_minutes(&d) as u64);
+            match dr.duration("timeout") {
+                Some(t) if t.v < baking => dr.invalid(
+                    &t.loc,
+                    format!(
+                        "`timeout` is {}s, shorter than the {}s the strategy's bake times take",
+                        t.v.as_secs(),
+                        baking.as_secs()
+                    ),
+                    "leave it out (10m more than the bake times) or raise it",
+                ),
+                Some(t) => d.timeout = t.v,
+                // The bake times, and as long again as a rolling update gets.
+                None => d.timeout += baking,
+            }
             dr.finish();
             d
         }
@@ -682,6 +802,14 @@ fn read_service(
             circuit_breaker: true,
             rollback: true,
             timeout: Duration::from_secs(600),
+            strategy: Sp::new(Strategy::Rolling, here.clone()),
+            bake_time: None,
+            canary_percent: None,
+            canary_bake_time: None,
+            linear_step_percent: None,
+            linear_step_bake_time: None,
+            alarms: Vec::new(),
+            alarm_rollback: true,
         },
     };
     let sidecars = r
@@ -1077,7 +1205,17 @@ fn alb(b: &Block, sink: &Sink) -> Alb {
             )
         }),
         redirect_http: r.bool("redirect_http").is_none_or(|v| v.v),
+        test_listener_port: r.int("test_listener_port", 1, 65535),
     };
+    if let Some(p) = &a.test_listener_port {
+        if p.v == 80 || p.v == 443 {
+            r.invalid(
+                &p.loc,
+                format!("test_listener_port {} is a production listener's port", p.v),
+                "use another port, e.g. 8443",
+            );
+        }
+    }
     r.finish();
     a
 }

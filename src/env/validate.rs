@@ -169,6 +169,17 @@ fn port(p: &Sp<i64>, what: &str, sink: &Sink) {
 
 fn service(env: &Environment, svc: &Service, repos: &[&str], sink: &Sink) {
     let name = &svc.name.v;
+    let st = &svc.deployment.strategy;
+    if st.v.shifts_traffic() && svc.load_balancer.is_none() {
+        sink.push(
+            Diagnostic::error(
+                "invalid-value",
+                format!("service \"{name}\": strategy \"{}\" shifts traffic between two target groups, but the service has no load_balancer", st.v.name()),
+            )
+            .at(&st.loc)
+            .help("add a load_balancer block, or use strategy = \"rolling\""),
+        );
+    }
     match fargate_memory(svc.cpu.v) {
         _ if svc.cpu.v < 0 || svc.memory.v < 0 => {}
         None => sink.push(

@@ -218,6 +218,40 @@ pub struct DeploymentConfiguration {
     pub deployment_circuit_breaker: CircuitBreaker,
     pub maximum_percent: i32,
     pub minimum_healthy_percent: i32,
+    /// `BLUE_GREEN`, `CANARY` or `LINEAR`; absent for a rolling update (ECS's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_time_in_minutes: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_configuration: Option<CanaryConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear_configuration: Option<LinearConfiguration>,
+    /// Absent when no alarm is watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarms>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryConfiguration {
+    pub canary_percent: f64,
+    pub canary_bake_time_in_minutes: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinearConfiguration {
+    pub step_percent: f64,
+    pub step_bake_time_in_minutes: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentAlarms {
+    pub alarm_names: Vec<String>,
+    pub enable: bool,
+    pub rollback: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -246,4 +280,18 @@ pub struct LoadBalancer {
     pub target_group_arn: String,
     pub container_name: String,
     pub container_port: i32,
+    /// Blue/green, canary and linear: the second target group, the listener rules ECS moves
+    /// traffic with, and the role it does so as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced_configuration: Option<AdvancedConfiguration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedConfiguration {
+    pub alternate_target_group_arn: String,
+    pub production_listener_rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener_rule: Option<String>,
+    pub role_arn: String,
 }

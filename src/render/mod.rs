@@ -303,6 +303,43 @@ impl OutputReader<'_> {
     }
 }
 
+/// The strategy's part of `deploymentConfiguration`, with ECS's defaults written out (canary
+/// 5% for 10 minutes, linear 10% steps every 6 minutes) so that what ECS echoes back compares
+/// equal; the rest is the caller's.
+fn deployment_strategy(d: &crate::env::model::Deployment) -> ecs::DeploymentConfiguration {
+    use crate::env::model::Strategy;
+    let minutes = |m: &Option<crate::env::model::Sp<i64>>, default: i64| {
+        m.as_ref().map_or(default, |v| v.v) as i32
+    };
+    let percent = |p: &Option<crate::env::model::Sp<i64>>, default: i64| {
+        p.as_ref().map_or(default, |v| v.v) as f64 / 10.0
+    };
+    let st = d.strategy.v;
+    ecs::DeploymentConfiguration {
+        deployment_circuit_breaker: ecs::CircuitBreaker {
+            enable: false,
+            rollback: false,
+        },
+        maximum_percent: 0,
+        minimum_healthy_percent: 0,
+        strategy: st.shifts_traffic().then(|| st.api().to_string()),
+        bake_time_in_minutes: st.shifts_traffic().then(|| minutes(&d.bake_time, 0)),
+        canary_configuration: (st == Strategy::Canary).then(|| ecs::CanaryConfiguration {
+            canary_percent: percent(&d.canary_percent, 50),
+            canary_bake_time_in_minutes: minutes(&d.canary_bake_time, 10),
+        }),
+        linear_configuration: (st == Strategy::Linear).then(|| ecs::LinearConfiguration {
+            step_percent: percent(&d.linear_step_percent, 100),
+            step_bake_time_in_minutes: minutes(&d.linear_step_bake_time, 6),
+        }),
+        alarms: (!d.alarms.is_empty()).then(|| ecs::DeploymentAlarms {
+            alarm_names: d.alarms.iter().map(|a| a.v.clone()).collect(),
+            enable: true,
+            rollback: d.alarm_rollback,
+        }),
+    }
+}
+
 fn list(items: &[&str]) -> String {
     if items.is_empty() {
         "(none)".to_string()
@@ -570,20 +607,42 @@ fn service(
                 .first()
                 .map(|p| p.container_port.v)
         });
+    let d = &svc.deployment;
+    // Blue/green, canary and linear: what the root's ecs-service module made for ECS to shift
+    // traffic with.
+    let advanced = match &svc.load_balancer {
+        Some(lb) if d.strategy.v.shifts_traffic() => {
+            let field = |f: &str| out.service_field(name, f, &lb.loc, false);
+            let alternate = field("alternate_target_group_arn");
+            let production = field("production_listener_rule_arn");
+            let role = field("load_balancer_role_arn");
+            let test = out.service_field(name, "test_listener_rule_arn", &lb.loc, true);
+            match (alternate, production, role) {
+                (Some(a), Some(p), Some(r)) => Some(Some(ecs::AdvancedConfiguration {
+                    alternate_target_group_arn: a,
+                    production_listener_rule: p,
+                    test_listener_rule: test,
+                    role_arn: r,
+                })),
+                _ => Some(None),
+            }
+        }
+        _ => None,
+    };
     let load_balancers = match (&svc.load_balancer, target_group_arn) {
-        (Some(_), Some(Some(arn))) => vec![ecs::LoadBalancer {
+        (Some(_), Some(Some(arn))) if !matches!(advanced, Some(None)) => vec![ecs::LoadBalancer {
             target_group_arn: arn,
             container_name: container.to_string(),
             container_port: container_port.map_or(0, |p| p as i32),
+            advanced_configuration: advanced.flatten(),
         }],
-        (Some(_), Some(None)) => return None,
+        (Some(_), _) => return None,
         _ => Vec::new(),
     };
     let desired = match &svc.autoscaling {
         Some(a) => svc.desired_count.v.max(a.min.v),
         None => svc.desired_count.v,
     };
-    let d = &svc.deployment;
     let capacity_provider_strategy: Vec<ecs::CapacityProviderItem> = svc
         .capacity_providers
         .iter()
@@ -615,6 +674,7 @@ fn service(
             },
             maximum_percent: d.maximum_percent.v as i32,
             minimum_healthy_percent: d.minimum_healthy_percent.v as i32,
+            ..deployment_strategy(d)
         },
         network_configuration: ecs::NetworkConfiguration {
             awsvpc_configuration: ecs::AwsVpcConfiguration {

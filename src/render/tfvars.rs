@@ -126,12 +126,7 @@ pub fn render(env: &Environment) -> Value {
                     "capacity_provider_strategy": s.capacity_providers.iter().map(|c| json!({
                         "capacity_provider": c.name.v, "weight": c.weight, "base": c.base,
                     })).collect::<Vec<_>>(),
-                    "deployment": {
-                        "minimum_healthy_percent": d.minimum_healthy_percent.v,
-                        "maximum_percent": d.maximum_percent.v,
-                        "circuit_breaker": d.circuit_breaker,
-                        "rollback": d.circuit_breaker && d.rollback,
-                    },
+                    "deployment": deployment(d),
                 }),
             )
         })
@@ -168,8 +163,38 @@ pub fn render(env: &Environment) -> Value {
             "certificate_arn": a.certificate_arn.as_ref().map(|c| c.v.clone()),
             "ssl_policy": a.ssl_policy.v,
             "redirect_http": a.redirect_http,
+            "test_listener_port": a.test_listener_port.as_ref().map(|p| p.v),
         })),
         "sites": sites,
+    })
+}
+
+/// A service's `deployment` for modules/ecs-service: the strategy as ECS names it, with the
+/// values render sends ECS (so that Terraform and a deploy agree).
+fn deployment(d: &crate::env::model::Deployment) -> Value {
+    use crate::env::model::Strategy;
+    let m =
+        |v: &Option<crate::env::model::Sp<i64>>, default: i64| v.as_ref().map_or(default, |x| x.v);
+    let st = d.strategy.v;
+    json!({
+        "minimum_healthy_percent": d.minimum_healthy_percent.v,
+        "maximum_percent": d.maximum_percent.v,
+        "circuit_breaker": d.circuit_breaker,
+        "rollback": d.circuit_breaker && d.rollback,
+        "strategy": st.api(),
+        "bake_time_in_minutes": st.shifts_traffic().then(|| m(&d.bake_time, 0)),
+        "canary": (st == Strategy::Canary).then(|| json!({
+            "percent": m(&d.canary_percent, 50) as f64 / 10.0,
+            "bake_in_minutes": m(&d.canary_bake_time, 10),
+        })),
+        "linear": (st == Strategy::Linear).then(|| json!({
+            "step_percent": m(&d.linear_step_percent, 100) as f64 / 10.0,
+            "step_bake_in_minutes": m(&d.linear_step_bake_time, 6),
+        })),
+        "alarms": (!d.alarms.is_empty()).then(|| json!({
+            "names": d.alarms.iter().map(|a| a.v.clone()).collect::<Vec<_>>(),
+            "rollback": d.alarm_rollback,
+        })),
     })
 }
 

@@ -251,8 +251,17 @@ pub async fn verify(
     ));
     let (checked, problems) = verify::verify(clients, env, rendered, services, account).await?;
     progress.info(&format!(
-        "account {} · {} image(s), {} secret(s), {} role(s), {} target group(s) checked",
-        checked.account, checked.images, checked.secrets, checked.roles, checked.target_groups
+        "account {} · {} image(s), {} secret(s), {} role(s), {} target group(s){} checked",
+        checked.account,
+        checked.images,
+        checked.secrets,
+        checked.roles,
+        checked.target_groups,
+        if checked.alarms > 0 {
+            format!(", {} alarm(s)", checked.alarms)
+        } else {
+            String::new()
+        }
     ));
     for u in &checked.unchecked {
         progress.info(&format!("not checked (SSM parameter): {u}"));
@@ -337,6 +346,8 @@ pub struct Rollout<'a> {
     updated: Vec<String>,
     /// When the first failure was noticed.
     failed_at: Option<Instant>,
+    /// Blue/green, canary and linear services: which service deployment the update starts.
+    follows: BTreeMap<String, wait::Follow>,
     pub report: Report,
 }
 
@@ -372,6 +383,7 @@ impl<'a> Rollout<'a> {
             targets: BTreeMap::new(),
             updated: Vec::new(),
             failed_at: None,
+            follows: BTreeMap::new(),
             report,
         }
     }
@@ -554,6 +566,7 @@ impl<'a> Rollout<'a> {
     async fn update(&mut self) {
         let d = self.d;
         let t = Instant::now();
+        self.follows = follows(d.env, d.clients, &d.services).await;
         let autoscaling = |name: &str| {
             d.env
                 .services
@@ -654,6 +667,7 @@ impl<'a> Rollout<'a> {
                 ecs_name: self.d.env.ecs_name(s).to_string(),
                 target: self.targets[s].clone(),
                 timeout: service_timeout(self.d.env, s, self.opts.timeout),
+                follow: self.follows.get(s).cloned(),
             })
             .collect();
         let settled = wait::wait(
@@ -869,13 +883,48 @@ pub async fn point_and_wait(
 ) -> BTreeMap<String, Moved> {
     let mut out = BTreeMap::new();
     let mut watches = Vec::new();
+    let names: Vec<String> = moves.iter().map(|(n, _)| n.clone()).collect();
+    let mut follows = follows(env, clients, &names).await;
+    // A blue/green, canary or linear service ECS rolled back already runs the revision: moving
+    // it again would start (and bake) one more deployment of it.
+    let live = if follows.is_empty() {
+        Vec::new()
+    } else {
+        let ecs_names: Vec<String> = follows
+            .keys()
+            .map(|n| env.ecs_name(n).to_string())
+            .collect();
+        ecs::describe_services(&clients.ecs, &env.cluster.v, &ecs_names)
+            .await
+            .map(|d| d.found)
+            .unwrap_or_default()
+    };
     for (name, arn) in moves {
+        let settled_on = |l: &&ecs::LiveService| {
+            l.name == env.ecs_name(name)
+                && &l.task_definition == arn
+                && l.primary()
+                    .is_some_and(|p| p.rollout_state.as_deref() != Some("IN_PROGRESS"))
+        };
+        if follows.contains_key(name) && live.iter().any(|l| settled_on(&l)) {
+            progress.service(name, "already on it (ECS rolled it back)");
+            out.insert(
+                name.clone(),
+                Moved {
+                    updated: false,
+                    settled: Settled::Stable,
+                    problem: None,
+                },
+            );
+            continue;
+        }
         match ecs::update_service(&clients.ecs, &env.cluster.v, env.ecs_name(name), arn).await {
             Ok(_) => watches.push(Watch {
                 service: name.clone(),
                 ecs_name: env.ecs_name(name).to_string(),
                 target: arn.clone(),
                 timeout: service_timeout(env, name, timeout),
+                follow: follows.remove(name),
             }),
             Err(e) => {
                 out.insert(
@@ -1022,4 +1071,48 @@ pub async fn rollback(
     };
     report.duration_secs = started.elapsed().as_secs_f64();
     report
+}
+
+/// Whether the service deploys with blue/green, canary or linear (its wait follows the service
+/// deployment).
+fn shifts_traffic(env: &Environment, service: &str) -> bool {
+    env.services
+        .iter()
+        .find(|s| s.name.v == service)
+        .is_some_and(|s| s.deployment.strategy.v.shifts_traffic())
+}
+
+/// For each blue/green, canary or linear service of `names`: how to find the service deployment
+/// its update starts. The newest one of the last day is known before the update; the update's
+/// is the newest created since 30 s before now (a local clock ahead of AWS's) that is not it.
+async fn follows(
+    env: &Environment,
+    clients: &Clients,
+    names: &[String],
+) -> BTreeMap<String, wait::Follow> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let mut out = BTreeMap::new();
+    for name in names.iter().filter(|n| shifts_traffic(env, n)) {
+        // A failed read leaves nothing known: the wait then takes the newest since.
+        let known = ecs::newest_service_deployment(
+            &clients.ecs,
+            &env.cluster.v,
+            env.ecs_name(name),
+            now - 86_400.0,
+            None,
+        )
+        .await
+        .ok()
+        .flatten();
+        out.insert(
+            name.clone(),
+            wait::Follow {
+                since: now - 30.0,
+                known,
+            },
+        );
+    }
+    out
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 use crate::aws::ecr::EcrRef;
-use crate::aws::{bounded, ecr, ecs, elbv2, iam, secrets, AwsError, Clients, CONCURRENCY};
+use crate::aws::{
+    bounded, cloudwatch, ecr, ecs, elbv2, iam, secrets, AwsError, Clients, CONCURRENCY,
+};
 use crate::env::model::Environment;
 use crate::render::Ecs;
 
@@ -45,6 +47,8 @@ pub struct Checked {
     pub secrets: usize,
     pub roles: usize,
     pub target_groups: usize,
+    /// CloudWatch alarms the deployments watch.
+    pub alarms: usize,
     /// References verify cannot check (SSM parameters): named, not silently passed.
     pub unchecked: Vec<String>,
 }
@@ -74,6 +78,7 @@ pub async fn verify(
     let mut secret_ids = BTreeSet::new();
     let mut roles = BTreeSet::new();
     let mut target_groups = BTreeSet::new();
+    let mut alarms: std::collections::BTreeMap<String, String> = Default::default();
     for name in services {
         let Some(td) = rendered.task_definitions.get(name) else {
             continue;
@@ -95,17 +100,24 @@ pub async fn verify(
         roles.extend(td.execution_role_arn.iter().cloned());
         roles.extend(td.task_role_arn.iter().cloned());
         if let Some(ss) = rendered.services.get(name) {
-            target_groups.extend(
-                ss.load_balancers
-                    .iter()
-                    .map(|lb| lb.target_group_arn.clone()),
-            );
+            for lb in &ss.load_balancers {
+                target_groups.insert(lb.target_group_arn.clone());
+                // Blue/green, canary, linear: the second target group and ECS's role too.
+                if let Some(a) = &lb.advanced_configuration {
+                    target_groups.insert(a.alternate_target_group_arn.clone());
+                    roles.insert(a.role_arn.clone());
+                }
+            }
+            if let Some(a) = &ss.deployment_configuration.alarms {
+                alarms.extend(a.alarm_names.iter().map(|n| (n.clone(), name.clone())));
+            }
         }
     }
     checked.images = images.len();
     checked.secrets = secret_ids.len();
     checked.roles = roles.len();
     checked.target_groups = target_groups.len();
+    checked.alarms = alarms.len();
 
     let block = env.deploy.block_on_severity.as_ref().map(|s| s.v.clone());
     let image_results = bounded(images, CONCURRENCY, |(svc, r)| async move {
@@ -168,6 +180,15 @@ pub async fn verify(
     for (arn, found) in tg_results {
         if found?.is_none() {
             problems.push(Problem::new(format!("target group {arn} does not exist")));
+        }
+    }
+    let names: Vec<String> = alarms.keys().cloned().collect();
+    if !names.is_empty() {
+        for missing in cloudwatch::missing_alarms(&clients.cloudwatch, &names).await? {
+            problems.push(Problem::new(format!(
+                "{}: CloudWatch alarm {missing} does not exist in {} (deployment.alarms): create it first, or remove it",
+                alarms[&missing], env.region.v
+            )));
         }
     }
     Ok((checked, problems))

@@ -5,6 +5,11 @@
 //! COMPLETED (when ECS reports rollout state), and running == desired. Failed = the rollout with
 //! the expected task definition FAILED (the circuit breaker), or ECS replaced it on its own
 //! (the breaker's automatic rollback). Neither before the deadline = timed out.
+//!
+//! A service on blue/green, canary or linear ([`Watch::follow`]) is followed through its service
+//! deployment instead (ListServiceDeployments for the newest one since the update, then
+//! DescribeServiceDeployments): SUCCESSFUL is stable; a rollback (ECS's, on a failure or an
+//! alarm), STOPPED, or an alarm that fired is a failure, reported once ECS finished rolling back.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -16,6 +21,9 @@ use crate::rollout::progress::Progress;
 
 pub const FIRST_INTERVAL: Duration = Duration::from_millis(250);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(15);
+/// How long a blue/green, canary or linear update may go without ECS listing its service
+/// deployment before the service's own deployments are followed instead.
+pub const UNLISTED: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug)]
 pub struct Watch {
@@ -26,6 +34,16 @@ pub struct Watch {
     /// The task definition the service must settle on.
     pub target: String,
     pub timeout: Duration,
+    /// Blue/green, canary or linear: follow the service deployment the update started.
+    pub follow: Option<Follow>,
+}
+
+/// Which service deployment is the update's: the newest created at or after `since` (seconds
+/// since the epoch) that is not `known`, the newest one before the update.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Follow {
+    pub since: f64,
+    pub known: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -107,6 +125,119 @@ pub fn classify(s: &LiveService, target: &str) -> (Option<Settled>, String) {
     (None, line)
 }
 
+/// Where a service deployment stands. `bake_started` is when this wait first saw BAKE_TIME.
+pub fn classify_deployment(
+    d: &ecs::ServiceDeploymentState,
+    bake_started: Option<Instant>,
+) -> (Option<Settled>, String) {
+    let alarms = if d.triggered_alarms.is_empty() {
+        String::new()
+    } else {
+        format!("alarm(s) in ALARM: {}", d.triggered_alarms.join(", "))
+    };
+    let why = || {
+        [d.reason.clone().unwrap_or_default(), alarms.clone()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    match d.status.as_str() {
+        "SUCCESSFUL" => return (Some(Settled::Stable), "stable".to_string()),
+        "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" => {
+            let outcome = if d.status == "ROLLBACK_FAILED" {
+                "and its rollback failed"
+            } else {
+                "to the previous revision"
+            };
+            return (
+                Some(Settled::Failed {
+                    reason: format!("ECS rolled the deployment back {outcome} ({})", why()),
+                }),
+                "rolled back by ECS".to_string(),
+            );
+        }
+        "STOPPED" => {
+            return (
+                Some(Settled::Failed {
+                    reason: format!("ECS stopped the deployment ({})", why()),
+                }),
+                "stopped".to_string(),
+            )
+        }
+        _ => {}
+    }
+    if d.rolling_back() {
+        return (None, format!("ECS is rolling back ({})", why()));
+    }
+    if d.alarm_status.as_deref() == Some("TRIGGERED") {
+        // Alarms without rollback: ECS carries on; slipway does not.
+        return (
+            Some(Settled::Failed {
+                reason: format!("the deployment's {alarms}"),
+            }),
+            "alarm".to_string(),
+        );
+    }
+    let mut line = d.stage.clone().unwrap_or_else(|| d.status.clone());
+    if let Some(w) = d.production_weight {
+        line.push_str(&format!(", {w}% of production traffic on the new revision"));
+    }
+    if let (Some("BAKE_TIME"), Some(minutes), Some(since)) =
+        (d.stage.as_deref(), d.bake_minutes, bake_started)
+    {
+        let left = Duration::from_secs(minutes.max(0) as u64 * 60).saturating_sub(since.elapsed());
+        line.push_str(&format!(", bake time left ~{}s", left.as_secs()));
+    }
+    if let Some(a) = &d.alarm_status {
+        if a != "DISABLED" {
+            line.push_str(&format!(", alarms {}", a.to_lowercase()));
+        }
+    }
+    (None, line)
+}
+
+/// The state of each followed service deployment, finding the ones not known yet.
+async fn follow(
+    client: &aws_sdk_ecs::Client,
+    cluster: &str,
+    watches: &[&Watch],
+    followed: &mut BTreeMap<String, String>,
+) -> Result<BTreeMap<String, ecs::ServiceDeploymentState>, AwsError> {
+    if watches.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    for w in watches {
+        if followed.contains_key(&w.service) {
+            continue;
+        }
+        let Some(f) = &w.follow else { continue };
+        let newest = ecs::newest_service_deployment(
+            client,
+            cluster,
+            &w.ecs_name,
+            f.since,
+            f.known.as_deref(),
+        )
+        .await?;
+        if let Some(arn) = newest {
+            followed.insert(w.service.clone(), arn);
+        }
+    }
+    let arns: Vec<String> = watches
+        .iter()
+        .filter_map(|w| followed.get(&w.service).cloned())
+        .collect();
+    if arns.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(ecs::describe_service_deployments(client, &arns)
+        .await?
+        .into_iter()
+        .map(|d| (d.arn.clone(), d))
+        .collect())
+}
+
 /// Polls until every watched service settled or its deadline passed. An interrupt beyond
 /// `interrupt.1` stops the wait: the services still rolling come back as `Interrupted`.
 pub async fn wait(
@@ -121,6 +252,11 @@ pub async fn wait(
     let mut done: BTreeMap<String, Settled> = BTreeMap::new();
     let mut interval = FIRST_INTERVAL;
     let mut errors = 0u32;
+    // Service deployments followed (service -> ARN) and when each was first seen baking.
+    let mut followed: BTreeMap<String, String> = BTreeMap::new();
+    let mut baking: BTreeMap<String, Instant> = BTreeMap::new();
+    // Blue/green, canary or linear watches ECS listed no service deployment for in time.
+    let mut unlisted: Vec<Watch> = Vec::new();
     loop {
         let pending: Vec<&Watch> = watches
             .iter()
@@ -129,12 +265,70 @@ pub async fn wait(
         if pending.is_empty() {
             return Ok(done);
         }
-        let names: Vec<String> = pending.iter().map(|w| w.ecs_name.clone()).collect();
         // Polls start on a schedule (`interval` apart), however long each one takes.
         let poll_started = Instant::now();
-        match ecs::describe_services(client, cluster, &names).await {
+        // A poll fails when either of its reads does; a few failed polls in a row end the wait.
+        let mut poll_failed = false;
+        let (traffic, rolling): (Vec<&Watch>, Vec<&Watch>) = pending
+            .into_iter()
+            .partition(|w| w.follow.is_some() && !unlisted.iter().any(|u| u.service == w.service));
+        match follow(client, cluster, &traffic, &mut followed).await {
+            Ok(states) => {
+                for w in &traffic {
+                    let Some(d) = followed.get(&w.service).and_then(|a| states.get(a)) else {
+                        // ECS has not listed the deployment yet; after a while the service's
+                        // own deployments are followed instead.
+                        if started.elapsed() >= UNLISTED {
+                            progress.info(&format!(
+                                "{}: ECS lists no service deployment since the update; following the service's deployments",
+                                w.service
+                            ));
+                            unlisted.push((*w).clone());
+                        }
+                        continue;
+                    };
+                    if d.stage.as_deref() == Some("BAKE_TIME") {
+                        baking.entry(w.service.clone()).or_insert_with(Instant::now);
+                    }
+                    let (settled, line) = classify_deployment(d, baking.get(&w.service).copied());
+                    progress.service(&w.service, &line);
+                    if let Some(st) = settled {
+                        done.insert(w.service.clone(), st);
+                    } else if started.elapsed() >= w.timeout {
+                        done.insert(
+                            w.service.clone(),
+                            Settled::TimedOut {
+                                running: 0,
+                                desired: 0,
+                            },
+                        );
+                    }
+                }
+            }
+            Err(e) if errors < 3 => {
+                poll_failed = true;
+                progress.info(&format!("poll failed ({e}); retrying"));
+            }
+            Err(e) => return Err(e),
+        }
+        let mut rolling = rolling;
+        let fallback: Vec<&Watch> = watches
+            .iter()
+            .filter(|w| unlisted.iter().any(|u| u.service == w.service))
+            .filter(|w| {
+                !done.contains_key(&w.service) && !rolling.iter().any(|r| r.service == w.service)
+            })
+            .collect();
+        rolling.extend(fallback);
+        let names: Vec<String> = rolling.iter().map(|w| w.ecs_name.clone()).collect();
+        let described = if names.is_empty() {
+            Ok(ecs::Described::default())
+        } else {
+            ecs::describe_services(client, cluster, &names).await
+        };
+        let pending = rolling;
+        match described {
             Ok(described) => {
-                errors = 0;
                 let by_name: BTreeMap<&str, &LiveService> = described
                     .found
                     .iter()
@@ -168,11 +362,12 @@ pub async fn wait(
             }
             // Reads are retried by the SDK already; a few failed polls in a row end the wait.
             Err(e) if errors < 3 => {
-                errors += 1;
+                poll_failed = true;
                 progress.info(&format!("poll failed ({e}); retrying"));
             }
             Err(e) => return Err(e),
         }
+        errors = if poll_failed { errors + 1 } else { 0 };
         if watches.iter().all(|w| done.contains_key(&w.service)) {
             return Ok(done);
         }

@@ -68,6 +68,17 @@ MAX_SERVICE_EVENTS = 100  # ECS keeps the newest 100
 # ListTaskDefinitions answers at most maxResults (1-100, default 100) per page, and AWS may
 # answer fewer: the emulator's pages hold at most this many (lower it to exercise paging).
 DEFAULT_LIST_PAGE_SIZE = 100
+# Blue/green, canary and linear deployments: each lifecycle stage takes stage_seconds (SCALE_UP
+# takes rollout_seconds), and a minute of bake time takes minute_seconds.
+DEFAULT_STAGE_SECONDS = 0.2
+DEFAULT_MINUTE_SECONDS = 0.1
+TRAFFIC_STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
+# Stages a fail pattern may name: where the new revision fails (default SCALE_UP: its tasks do
+# not start, as the circuit breaker sees it).
+FAIL_STAGES = (
+    "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME",
+)
 
 
 # --- settings (the control API's ECS knobs) ---------------------------------------------------
@@ -95,7 +106,10 @@ class Settings:
             self.rollout_seconds = DEFAULT_ROLLOUT_SECONDS
             self.task_seconds = DEFAULT_TASK_SECONDS
             self.list_page_size = DEFAULT_LIST_PAGE_SIZE
+            self.stage_seconds = DEFAULT_STAGE_SECONDS
+            self.minute_seconds = DEFAULT_MINUTE_SECONDS
             self.fail_images: list[str] = []
+            self.fail_stages: dict[str, str] = {}  # pattern -> stage (blue/green, canary, linear)
             self.task_exits: list[ExitRule] = []
 
     def config(self) -> dict[str, float]:
@@ -103,6 +117,8 @@ class Settings:
             "rollout_seconds": self.rollout_seconds,
             "task_seconds": self.task_seconds,
             "list_page_size": self.list_page_size,
+            "stage_seconds": self.stage_seconds,
+            "minute_seconds": self.minute_seconds,
         }
 
     def set_config(
@@ -110,6 +126,8 @@ class Settings:
         rollout_seconds: float | None = None,
         task_seconds: float | None = None,
         list_page_size: int | None = None,
+        stage_seconds: float | None = None,
+        minute_seconds: float | None = None,
     ) -> None:
         with self._lock:
             if rollout_seconds is not None:
@@ -118,15 +136,31 @@ class Settings:
                 self.task_seconds = float(task_seconds)
             if list_page_size is not None:
                 self.list_page_size = int(list_page_size)
+            if stage_seconds is not None:
+                self.stage_seconds = float(stage_seconds)
+            if minute_seconds is not None:
+                self.minute_seconds = float(minute_seconds)
 
-    def add_fail_image(self, pattern: str) -> None:
+    def add_fail_image(self, pattern: str, stage: str | None = None) -> None:
         with self._lock:
             if pattern not in self.fail_images:
                 self.fail_images.append(pattern)
+            if stage:
+                self.fail_stages[pattern] = stage
+            else:
+                self.fail_stages.pop(pattern, None)
 
     def clear_fail_images(self) -> None:
         with self._lock:
             self.fail_images = []
+            self.fail_stages = {}
+
+    def fail_stage(self, image: str | None) -> str:
+        """Where a deployment of a failing image fails (SCALE_UP unless its pattern says)."""
+        for p, stage in self.fail_stages.items():
+            if image and p in image:
+                return stage
+        return "SCALE_UP"
 
     def add_task_exit(self, rule: ExitRule) -> None:
         with self._lock:
@@ -246,10 +280,141 @@ class ServiceSim:
 
     deployments: list[Deployment] = field(default_factory=list)  # PRIMARY first
     last_completed_td: str | None = None  # where the circuit breaker rolls back to
+    service_deployments: list[ServiceDeployment] = field(default_factory=list)  # oldest first
 
     @property
     def primary(self) -> Deployment:
         return self.deployments[0]
+
+
+@dataclass
+class ServiceDeployment:
+    """A blue/green, canary or linear deployment as ListServiceDeployments and
+    DescribeServiceDeployments show it (moto has neither). Its lifecycle is a schedule fixed
+    when it starts: (start time, stage, the new revision's share of production traffic)."""
+
+    arn: str
+    service_arn: str
+    cluster_arn: str
+    target: str  # service revision ARN
+    target_td: str
+    source: str | None
+    source_td: str | None
+    config: dict[str, Any]
+    schedule: list[tuple[float, str, float]]
+    t0: float
+    end: float  # when it completes, unless it fails
+    fail_at: float | None  # when a failing image strikes (its stage's start)
+    status: str = "IN_PROGRESS"
+    status_reason: str | None = None
+    stopped_at: float | None = None  # a rollback started (alarm, failure, StopServiceDeployment)
+    finished_at: float | None = None
+    rollback_reason: str | None = None
+    triggered: list[str] = field(default_factory=list)
+
+    def stage_at(self, t: float) -> tuple[str, float]:
+        stage, weight = self.schedule[0][1], 0.0
+        for start, st, w in self.schedule:
+            if t >= start:
+                stage, weight = st, w
+        return stage, weight
+
+    def to_api(self, now: float, desired: int) -> dict[str, Any]:
+        if self.status == "SUCCESSFUL":
+            stage, weight = "CLEAN_UP", 100.0
+        elif self.stopped_at is not None:
+            stage, weight = self.stage_at(self.stopped_at)[0], 0.0
+        else:
+            stage, weight = self.stage_at(now)
+        alarms = self.config.get("alarms") or {}
+        names = alarms.get("alarmNames") or []
+        if not alarms.get("enable") or not names:
+            alarm_status = "DISABLED"
+        elif self.triggered:
+            alarm_status = "TRIGGERED"
+        elif self.status == "SUCCESSFUL":
+            alarm_status = "MONITORING_COMPLETE"
+        else:
+            alarm_status = "MONITORING"
+        target_running = desired if self.status in ("IN_PROGRESS", "SUCCESSFUL") and stage not in ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP") else 0
+        d: dict[str, Any] = {
+            "serviceDeploymentArn": self.arn,
+            "serviceArn": self.service_arn,
+            "clusterArn": self.cluster_arn,
+            "createdAt": _dt(self.t0),
+            "startedAt": _dt(self.t0),
+            "updatedAt": _dt(min(now, self.finished_at or now)),
+            "targetServiceRevision": {
+                "arn": self.target, "requestedTaskCount": desired, "runningTaskCount": target_running,
+                "pendingTaskCount": desired - target_running, "requestedProductionTrafficWeight": weight,
+                "requestedTestTrafficWeight": 100.0 if stage not in ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP") else 0.0,
+            },
+            "status": self.status,
+            "lifecycleStage": stage,
+            "deploymentConfiguration": self.config,
+            "alarms": {"status": alarm_status, "alarmNames": names, "triggeredAlarmNames": list(self.triggered)},
+        }
+        if self.source:
+            d["sourceServiceRevisions"] = [{
+                "arn": self.source, "requestedTaskCount": desired, "runningTaskCount": desired,
+                "pendingTaskCount": 0, "requestedProductionTrafficWeight": 100.0 - weight,
+            }]
+        if self.status_reason:
+            d["statusReason"] = self.status_reason
+        if self.finished_at is not None:
+            d["finishedAt"] = _dt(self.finished_at)
+        if self.stopped_at is not None:
+            d["stoppedAt"] = _dt(self.stopped_at)
+            d["rollback"] = {"reason": self.rollback_reason, "startedAt": _dt(self.stopped_at),
+                             "serviceRevisionArn": self.source}
+        return d
+
+
+def _schedule(config: dict[str, Any], t0: float) -> tuple[list[tuple[float, str, float]], float]:
+    """The lifecycle of a blue/green, canary or linear deployment from t0, and when it ends."""
+    stage_s, minute_s = SETTINGS.stage_seconds, SETTINGS.minute_seconds
+    strategy = config.get("strategy")
+    out: list[tuple[float, str, float]] = []
+    t = t0
+
+    def add(stage: str, weight: float, seconds: float) -> None:
+        nonlocal t
+        out.append((t, stage, weight))
+        t += seconds
+
+    add("RECONCILE_SERVICE", 0.0, stage_s)
+    add("PRE_SCALE_UP", 0.0, stage_s)
+    add("SCALE_UP", 0.0, SETTINGS.rollout_seconds)
+    add("POST_SCALE_UP", 0.0, stage_s)
+    add("TEST_TRAFFIC_SHIFT", 0.0, stage_s)
+    add("POST_TEST_TRAFFIC_SHIFT", 0.0, stage_s)
+    if strategy == "CANARY":
+        c = config.get("canaryConfiguration") or {}
+        add("PRODUCTION_TRAFFIC_SHIFT", float(c.get("canaryPercent", 5.0)), float(c.get("canaryBakeTimeInMinutes", 10)) * minute_s)
+        add("PRODUCTION_TRAFFIC_SHIFT", 100.0, stage_s)
+    elif strategy == "LINEAR":
+        lc = config.get("linearConfiguration") or {}
+        step = float(lc.get("stepPercent", 10.0))
+        wait = float(lc.get("stepBakeTimeInMinutes", 6)) * minute_s
+        w = step
+        while w < 100.0:
+            add("PRODUCTION_TRAFFIC_SHIFT", round(w, 1), wait)
+            w += step
+        add("PRODUCTION_TRAFFIC_SHIFT", 100.0, stage_s)
+    else:
+        add("PRODUCTION_TRAFFIC_SHIFT", 100.0, stage_s)
+    add("POST_PRODUCTION_TRAFFIC_SHIFT", 100.0, stage_s)
+    add("BAKE_TIME", 100.0, float(config.get("bakeTimeInMinutes") or 0) * minute_s)
+    add("CLEAN_UP", 100.0, stage_s)
+    return out, t
+
+
+def _alarms_in_alarm(account: str, region: str, names: list[str]) -> list[str]:
+    """Which of the alarms are in ALARM in moto's CloudWatch (SetAlarmState sets them)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    alarms = cloudwatch_backends[account][region].alarms
+    return [n for n in names if n in alarms and alarms[n].state_value == "ALARM"]
 
 
 # --- tasks ---------------------------------------------------------------------------------
@@ -358,6 +523,12 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
                 if attr == "deployment_configuration":
                     value = _merge_deployment_configuration(None, value)
                 setattr(service, attr, value)
+            sim = getattr(service, "slipway", None)
+            config = getattr(service, "deployment_configuration", None) or {}
+            if sim is not None and sim.deployments and config.get("strategy") in TRAFFIC_STRATEGIES:
+                # CreateService with blue/green, canary or linear: its first deployment follows
+                # that lifecycle too (with no revision to shift traffic from).
+                self._start_service_deployment(service, sim.primary, sim.primary.t0)
             if settings.get("capacity_provider_strategy"):
                 # A service placed by a capacity provider strategy has no launch type: ECS
                 # leaves launchType out of DescribeServices (moto would report one).
@@ -596,7 +767,137 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
             updated=t,
         )
         sim.deployments.insert(0, dep)
+        config = getattr(service, "deployment_configuration", None) or {}
+        if not rollback and config.get("strategy") in TRAFFIC_STRATEGIES:
+            self._start_service_deployment(service, dep, t)
         return dep
+
+    def _revision_arn(self, service: ecs_models.Service) -> str:
+        cluster = service.cluster_arn.rsplit("/", 1)[-1]
+        return f"arn:{get_partition(self.region_name)}:ecs:{self.region_name}:{self.account_id}:service-revision/{cluster}/{service.name}/{random.randrange(10**18, 10**19)}"
+
+    def _start_service_deployment(self, service: ecs_models.Service, dep: Deployment, t: float) -> None:
+        """A blue/green, canary or linear deployment: its lifecycle follows `_schedule`, the
+        tasks' rollout spans all of it, and a failing image fails at its stage (then ECS rolls
+        back, as it does)."""
+        sim: ServiceSim = service.slipway
+        config = {k: (dict(v) if isinstance(v, dict) else v) for k, v in service.deployment_configuration.items()}
+        schedule, end = _schedule(config, t)
+        fail_at = None
+        if dep.failing_image:
+            stage = SETTINGS.fail_stage(dep.failing_image)
+            fail_at = next(start for start, st, _ in schedule if st == stage)
+            if stage == "SCALE_UP":
+                fail_at += SETTINGS.rollout_seconds  # the tasks fail to start by its end
+            dep.failing_image = None  # the service deployment fails, not the tasks' rollout
+        dep.duration = end - t
+        cluster = service.cluster_arn.rsplit("/", 1)[-1]
+        previous = sim.service_deployments[-1] if sim.service_deployments else None
+        if sim.last_completed_td is None:
+            source = None
+        elif previous and previous.target_td == sim.last_completed_td:
+            source = previous.target
+        else:
+            source = self._revision_arn(service)
+        sim.service_deployments.append(ServiceDeployment(
+            arn=f"arn:{get_partition(self.region_name)}:ecs:{self.region_name}:{self.account_id}:service-deployment/{cluster}/{service.name}/{random.randrange(10**18, 10**19)}",
+            service_arn=service.arn,
+            cluster_arn=service.cluster_arn,
+            target=self._revision_arn(service),
+            target_td=dep.task_definition,
+            source=source,
+            source_td=sim.last_completed_td,
+            config=config,
+            schedule=schedule,
+            t0=t,
+            end=end,
+            fail_at=fail_at,
+        ))
+        # A newer deployment replaces one still under way (ECS stops it).
+        for older in sim.service_deployments[:-1]:
+            if older.status == "IN_PROGRESS":
+                older.status, older.status_reason, older.finished_at = "STOPPED", "replaced by a newer deployment", t
+
+    def _refresh_service_deployments(self, service: ecs_models.Service, now: float) -> None:
+        """Advance the newest service deployment to `now`: a failure at its time, an alarm in
+        ALARM (seen now), completion, and the end of a rollback."""
+        sim: ServiceSim = service.slipway
+        if not sim.service_deployments:
+            return
+        sd = sim.service_deployments[-1]
+        stage_s = SETTINGS.stage_seconds
+        if sd.status == "IN_PROGRESS":
+            alarms = sd.config.get("alarms") or {}
+            fired = _alarms_in_alarm(self.account_id, self.region_name, alarms.get("alarmNames") or []) if alarms.get("enable") else []
+            if sd.fail_at is not None and sd.fail_at <= min(now, sd.end):
+                stage = sd.stage_at(sd.fail_at)[0]
+                self._roll_back_service_deployment(service, sd, sd.fail_at, f"the new revision failed during {stage}")
+            elif fired and now < sd.end:
+                sd.triggered = fired
+                if alarms.get("rollback"):
+                    self._roll_back_service_deployment(service, sd, now, f"alarm(s) in ALARM: {', '.join(fired)}")
+                else:
+                    sd.status, sd.status_reason, sd.finished_at = "STOPPED", f"alarm(s) in ALARM: {', '.join(fired)}", now
+            elif now >= sd.end:
+                sd.status, sd.finished_at = "SUCCESSFUL", sd.end
+                sd.status_reason = "Service deployment completed successfully."
+        if sd.status == "ROLLBACK_IN_PROGRESS" and sd.stopped_at is not None and now >= sd.stopped_at + stage_s:
+            sd.status, sd.finished_at = "ROLLBACK_SUCCESSFUL", sd.stopped_at + stage_s
+
+    def _roll_back_service_deployment(self, service: ecs_models.Service, sd: ServiceDeployment, t: float, reason: str) -> None:
+        sim: ServiceSim = service.slipway
+        sd.status, sd.stopped_at = "ROLLBACK_IN_PROGRESS", t
+        sd.status_reason = sd.rollback_reason = f"Service deployment rolled back because {reason}."
+        green = next((d for d in sim.deployments if d.task_definition == sd.target_td), None)
+        if green is not None:
+            sim.deployments.remove(green)
+        if sd.source_td:
+            back = self._start_deployment(service, sd.source_td, t, rollback=True)
+            back.duration = SETTINGS.stage_seconds  # blue never stopped serving
+        else:
+            # A new service has nothing to go back to: ECS stops the deployment.
+            sd.status, sd.finished_at = "STOPPED", t
+            sd.status_reason = f"Service deployment stopped because {reason} (no earlier revision to roll back to)."
+        self._event(service, t, f"(service {service.name}) {sd.status_reason}")
+
+    def stop_service_deployment(self, arn: str, stop_type: str) -> str:
+        with _LOCK:
+            now = time.time()
+            for service in self.services.values():
+                sim = getattr(service, "slipway", None)
+                for sd in sim.service_deployments if sim else []:
+                    if sd.arn != arn:
+                        continue
+                    self._refresh_service(service, now)
+                    if sd.status != "IN_PROGRESS":
+                        raise ECSException("ConflictException", f"The service deployment is {sd.status}.")
+                    if stop_type == "ABORT":
+                        sd.status, sd.status_reason, sd.stopped_at, sd.finished_at = "STOPPED", "Stopped by StopServiceDeployment.", now, now
+                    else:
+                        self._roll_back_service_deployment(service, sd, now, "StopServiceDeployment asked for it")
+                    self._refresh_service(service, now)
+                    return arn
+            raise ECSException("ServiceDeploymentNotFoundException", f"Service deployment {arn} not found.")
+
+    def service_deployments_of(self, cluster_str: str, service_str: str) -> list[tuple[ServiceDeployment, int]]:
+        with _LOCK:
+            now = time.time()
+            service = self._get_service(cluster_str, service_str.split("/")[-1])
+            self._refresh_service(service, now)
+            sim = getattr(service, "slipway", None)
+            return [(sd, service.desired_count) for sd in (sim.service_deployments if sim else [])]
+
+    def find_service_deployments(self, arns: list[str]) -> list[dict[str, Any]]:
+        with _LOCK:
+            now = time.time()
+            self._refresh_all(now)
+            found = {}
+            for service in self.services.values():
+                sim = getattr(service, "slipway", None)
+                for sd in sim.service_deployments if sim else []:
+                    if sd.arn in arns:
+                        found[sd.arn] = sd.to_api(now, service.desired_count)
+            return [found[a] for a in arns if a in found]
 
     def _refresh_service(self, service: ecs_models.Service, now: float) -> None:
         """Advance a service's deployments to `now`, one transition at a time, so that each
@@ -605,6 +906,7 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
         sim: ServiceSim | None = getattr(service, "slipway", None)
         if sim is None or not sim.deployments:
             return
+        self._refresh_service_deployments(service, now)
         name = service.name
         while True:
             primary = sim.primary
@@ -1031,6 +1333,79 @@ def _run_task_idempotent(self: EC2ContainerServiceResponse):  # type: ignore[no-
         return result
 
 
+def _epoch(v: Any) -> float | None:
+    """A timestamp parameter: moto parses it into a datetime (naive UTC, or aware), or leaves
+    the epoch seconds the JSON carried."""
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=timezone.utc)).timestamp()
+    return float(v)
+
+
+def _list_service_deployments(self: EC2ContainerServiceResponse):  # type: ignore[no-untyped-def]
+    """ListServiceDeployments (moto has none): the service's blue/green, canary and linear
+    deployments, filtered by status and createdAt, oldest first, maxResults (default 20) per
+    page with an opaque nextToken. The API reference promises no order: callers must not rely
+    on this one."""
+    from moto.core.responses import ActionResult
+
+    service = self._get_param("service")
+    cluster = self._get_param("cluster", "default")
+    statuses = self._get_param("status") or []
+    created = self._get_param("createdAt") or {}
+    after, before = _epoch(created.get("after")), _epoch(created.get("before"))
+    max_results = int(self._get_param("maxResults") or 20)
+    if not 1 <= max_results <= 100:
+        raise InvalidParameterException("maxResults must be between 1 and 100.")
+    rows = []
+    for sd, _ in self.ecs_backend.service_deployments_of(cluster, service):
+        if statuses and sd.status not in statuses:
+            continue
+        if (after is not None and sd.t0 < after) or (before is not None and sd.t0 > before):
+            continue
+        brief = {
+            "serviceDeploymentArn": sd.arn, "serviceArn": sd.service_arn, "clusterArn": sd.cluster_arn,
+            "createdAt": _dt(sd.t0), "startedAt": _dt(sd.t0), "targetServiceRevisionArn": sd.target,
+            "status": sd.status,
+        }
+        if sd.finished_at is not None:
+            brief["finishedAt"] = _dt(sd.finished_at)
+        if sd.status_reason:
+            brief["statusReason"] = sd.status_reason
+        rows.append(brief)
+    token = self._get_param("nextToken")
+    start = int(base64.b64decode(token).decode().split(":", 1)[1]) if token else 0
+    out: dict[str, Any] = {"serviceDeployments": rows[start : start + max_results]}
+    if start + max_results < len(rows):
+        out["nextToken"] = base64.b64encode(f"offset:{start + max_results}".encode()).decode()
+    return ActionResult(out)
+
+
+def _describe_service_deployments(self: EC2ContainerServiceResponse):  # type: ignore[no-untyped-def]
+    """DescribeServiceDeployments (moto has none): 1 to 20 ARNs; unknown ones are failures."""
+    from moto.core.responses import ActionResult
+
+    arns = self._get_param("serviceDeploymentArns") or []
+    if not 1 <= len(arns) <= 20:
+        raise InvalidParameterException("serviceDeploymentArns must hold 1 to 20 ARNs.")
+    found = self.ecs_backend.find_service_deployments(arns)
+    known = {d["serviceDeploymentArn"] for d in found}
+    failures = [{"arn": a, "reason": "MISSING"} for a in arns if a not in known]
+    return ActionResult({"serviceDeployments": found, "failures": failures})
+
+
+def _stop_service_deployment(self: EC2ContainerServiceResponse):  # type: ignore[no-untyped-def]
+    """StopServiceDeployment (moto has none): ROLLBACK (default) or ABORT."""
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("serviceDeploymentArn")
+    stop_type = self._get_param("stopType") or "ROLLBACK"
+    if stop_type not in ("ROLLBACK", "ABORT"):
+        raise InvalidParameterException(f"Invalid stopType: {stop_type}")
+    return ActionResult({"serviceDeploymentArn": self.ecs_backend.stop_service_deployment(arn, stop_type)})
+
+
 def install() -> None:
     """Make moto build RealisticECSBackend for every account and region, and keep the
     CreateService settings. Idempotent; must run before the first ECS request."""
@@ -1042,6 +1417,9 @@ def install() -> None:
     EC2ContainerServiceResponse.create_service = _create_service_idempotent  # type: ignore[method-assign]
     EC2ContainerServiceResponse.list_task_definitions = _list_task_definitions  # type: ignore[method-assign]
     EC2ContainerServiceResponse.run_task = _run_task_idempotent  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.list_service_deployments = _list_service_deployments  # type: ignore[attr-defined]
+    EC2ContainerServiceResponse.describe_service_deployments = _describe_service_deployments  # type: ignore[attr-defined]
+    EC2ContainerServiceResponse.stop_service_deployment = _stop_service_deployment  # type: ignore[attr-defined]
     # moto's ECS reads eni.private_dns_name, which an ENI only has when its VPC has DNS
     # hostnames enabled (AttributeError -> 500 otherwise); ECS leaves the value empty.
     NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]

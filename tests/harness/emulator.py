@@ -115,6 +115,10 @@ def identify(environ: dict[str, Any]) -> AwsCall | None:
         signing_name = signing_name or UNSIGNED_ACTIONS.get(action, "unknown")
         protocol = "ec2" if signing_name == "ec2" else "query"
         return AwsCall(f"{_service(signing_name, version)}.{action}", protocol, signing_name, version)
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/service/") and "/operation/" in path:
+        # Smithy RPC v2 CBOR (CloudWatch's protocol in the current SDKs): /service/S/operation/Op
+        return AwsCall(f"{_service(signing_name or 'unknown', None)}.{path.rsplit('/', 1)[1]}", "rpcv2cbor", signing_name or "", None)
     if signing_name == "s3":
         return AwsCall(f"S3.{_s3_operation(environ)}", "s3", signing_name, None)
     if signing_name == "cloudfront":
@@ -289,6 +293,12 @@ def error_response(call: AwsCall, status: int, code: str, message: str) -> tuple
             f"<RequestId>{request_id}</RequestId></Error>"
         )
         return status_line, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], xml.encode()
+    if call.protocol == "rpcv2cbor":
+        import cbor2
+
+        body = cbor2.dumps({"__type": code, "message": message})
+        headers = [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"), ("x-amzn-RequestId", request_id)]
+        return status_line, headers, body
     if call.protocol in ("json", "rest"):
         body = json.dumps({"__type": code, "message": message}).encode()
         content_type = "application/x-amz-json-1.1" if call.protocol == "json" else "application/json"
@@ -372,6 +382,8 @@ class SlipwayMiddleware:
                     )
                     start_response(status, headers + [("Content-Length", str(len(body)))])
                     return [body]
+            if call.protocol == "rpcv2cbor":
+                return self._rpcv2_cbor(environ, start_response, call)
             if call.protocol == "s3":
                 refused = self._foreign_bucket(environ, self.control.bucket_owners)
                 if refused is not None:
@@ -388,6 +400,54 @@ class SlipwayMiddleware:
                     (b"<Status>COMPLETED</Status>", b"<Status>Completed</Status>"),
                 ])
         return self.app(environ, start_response)
+
+    def _rpcv2_cbor(self, environ: dict[str, Any], start_response: StartResponse, call: AwsCall) -> Iterable[bytes]:
+        """CloudWatch over Smithy RPC v2 CBOR, which the current AWS SDKs speak and moto 5.2.5
+        does not (it serves the query protocol only): DescribeAlarms, answered from moto's own
+        CloudWatch backend (alarms made through the query protocol, e.g. boto3's PutMetricAlarm
+        and SetAlarmState). Other operations are refused as unknown."""
+        import cbor2
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        def answer(status: int, value: Any) -> Iterable[bytes]:
+            body = cbor2.dumps(value)
+            start_response(f"{status} {_reason_phrase(status)}", [
+                ("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+                ("Content-Length", str(len(body))), ("x-amzn-RequestId", str(uuid.uuid4())),
+            ])
+            return [body]
+
+        operation = call.operation.split(".", 1)[1]
+        if call.signing_name != "monitoring" or operation != "DescribeAlarms":
+            status, headers, body = error_response(call, 400, "UnknownOperationException", f"the emulator serves no {call.operation} over RPC v2 CBOR")
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return [body]
+        raw = _peek_body(environ)
+        params = cbor2.loads(raw) if raw else {}
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in auth else []
+        region = scope[2] if len(scope) == 5 else "us-east-1"
+        account = os.environ.get("MOTO_ACCOUNT_ID", "123456789012")
+        backend = cloudwatch_backends[account][region]
+        names = params.get("AlarmNames")
+        types = params.get("AlarmTypes") or ["MetricAlarm"]
+        alarms = backend.get_alarms_by_alarm_names(names) if names else list(backend.describe_alarms())
+
+        def shape(a: Any) -> dict[str, Any]:
+            d = {"AlarmName": a.name, "AlarmArn": a.alarm_arn, "StateValue": a.state_value,
+                 "StateReason": a.state_reason, "ActionsEnabled": bool(a.actions_enabled)}
+            if getattr(a, "rule", None):
+                d["AlarmRule"] = a.rule
+            else:
+                d.update({k: v for k, v in (("MetricName", a.metric_name), ("Namespace", a.namespace)) if v})
+            return d
+
+        out: dict[str, Any] = {"MetricAlarms": [], "CompositeAlarms": []}
+        for a in sorted(alarms, key=lambda a: a.name):
+            kind = "CompositeAlarm" if getattr(a, "rule", None) else "MetricAlarm"
+            if kind in types:
+                out["MetricAlarms" if kind == "MetricAlarm" else "CompositeAlarms"].append(shape(a))
+        return answer(200, out)
 
     @staticmethod
     def _foreign_bucket(environ: dict[str, Any], owners: dict[str, str]) -> str | None:
@@ -505,23 +565,27 @@ class SlipwayMiddleware:
         return self.realism.SETTINGS.config()
 
     def _set_config(self, body: Any) -> dict[str, float]:
-        b = _fields(body, {"rollout_seconds": NUMBER, "task_seconds": NUMBER, "list_page_size": (int,)})
+        b = _fields(body, {"rollout_seconds": NUMBER, "task_seconds": NUMBER, "list_page_size": (int,),
+                           "stage_seconds": NUMBER, "minute_seconds": NUMBER})
         for name, value in b.items():
             if value is not None and value < 0:
                 raise BadRequest(f"field {name!r} must be >= 0")
         if b.get("list_page_size") is not None and not 1 <= b["list_page_size"] <= 100:
             raise BadRequest("field 'list_page_size' must be 1 to 100")
-        self.realism.SETTINGS.set_config(b.get("rollout_seconds"), b.get("task_seconds"), b.get("list_page_size"))
+        self.realism.SETTINGS.set_config(b.get("rollout_seconds"), b.get("task_seconds"), b.get("list_page_size"),
+                                         b.get("stage_seconds"), b.get("minute_seconds"))
         return self.realism.SETTINGS.config()
 
-    def _get_fail_images(self, _: Any) -> dict[str, list[str]]:
-        return {"patterns": list(self.realism.SETTINGS.fail_images)}
+    def _get_fail_images(self, _: Any) -> dict[str, Any]:
+        return {"patterns": list(self.realism.SETTINGS.fail_images), "stages": dict(self.realism.SETTINGS.fail_stages)}
 
-    def _add_fail_image(self, body: Any) -> dict[str, list[str]]:
-        b = _fields(body, {"pattern": (str,)}, required=["pattern"])
+    def _add_fail_image(self, body: Any) -> dict[str, Any]:
+        b = _fields(body, {"pattern": (str,), "stage": (str,)}, required=["pattern"])
         if not b["pattern"]:
             raise BadRequest("field 'pattern' must not be empty (it would match every image)")
-        self.realism.SETTINGS.add_fail_image(b["pattern"])
+        if b.get("stage") is not None and b["stage"] not in self.realism.FAIL_STAGES:
+            raise BadRequest(f"field 'stage' must be one of {', '.join(self.realism.FAIL_STAGES)}")
+        self.realism.SETTINGS.add_fail_image(b["pattern"], b.get("stage"))
         return self._get_fail_images(None)
 
     def _clear_fail_images(self, _: Any) -> dict[str, list[str]]:

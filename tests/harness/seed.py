@@ -110,6 +110,11 @@ def main() -> int:
             LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80,
             DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
         )["Listeners"][0]["ListenerArn"]
+        test_port = (tv.get("alb") or {}).get("test_listener_port")
+        test_listener = elb.create_listener(
+            LoadBalancerArn=alb_arn, Protocol="HTTP", Port=test_port,
+            DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+        )["Listeners"][0]["ListenerArn"] if test_port else None
 
     services = {}
     for name, s in sorted(tv["services"].items()):
@@ -118,6 +123,7 @@ def main() -> int:
         task_arn = iam.create_role(RoleName=s["task_role_name"], AssumeRolePolicyDocument=assume_ecs)["Role"]["Arn"]
         logs.create_log_group(logGroupName=s["log_group_name"])
         tg_arn = None
+        shifting = False
         lbc = s.get("load_balancer")
         if lbc:
             tg_arn = elb.create_target_group(
@@ -129,15 +135,44 @@ def main() -> int:
                 conditions.append({"Field": "path-pattern", "Values": lbc["path_patterns"]})
             if lbc["hosts"]:
                 conditions.append({"Field": "host-header", "Values": lbc["hosts"]})
-            elb.create_rule(ListenerArn=listener, Priority=lbc["priority"], Conditions=conditions,
-                            Actions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+            shifting = (s["deployment"].get("strategy") or "ROLLING") != "ROLLING"
+            if not shifting:
+                rule_arn = elb.create_rule(ListenerArn=listener, Priority=lbc["priority"], Conditions=conditions,
+                                           Actions=[{"Type": "forward", "TargetGroupArn": tg_arn}])["Rules"][0]["RuleArn"]
+            else:
+                # What modules/ecs-service adds for blue/green, canary and linear: a second target
+                # group, weighted rules on the production (and test) listener, ECS's role.
+                alt_arn = elb.create_target_group(
+                    Name=f"{cluster}-{name}"[:29] + "-g", Protocol="HTTP", Port=s["container_port"], VpcId=vpc, TargetType="ip",
+                    HealthCheckPath=lbc["health_check_path"], Matcher={"HttpCode": lbc["health_check_matcher"]},
+                )["TargetGroups"][0]["TargetGroupArn"]
+                weighted = [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                    {"TargetGroupArn": tg_arn, "Weight": 100}, {"TargetGroupArn": alt_arn, "Weight": 0}]}}]
+                rule_arn = elb.create_rule(ListenerArn=listener, Priority=lbc["priority"], Conditions=conditions,
+                                           Actions=weighted)["Rules"][0]["RuleArn"]
+                test_rule = elb.create_rule(ListenerArn=test_listener, Priority=lbc["priority"], Conditions=conditions,
+                                            Actions=weighted)["Rules"][0]["RuleArn"] if test_listener else None
+                trust = json.dumps({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+                lb_role = iam.create_role(RoleName=f"{cluster}-{name}-lb"[:64], AssumeRolePolicyDocument=trust)["Role"]["Arn"]
         services[name] = {
             "execution_role_arn": exec_arn,
             "task_role_arn": task_arn,
             "security_group_id": sg,
             "target_group_arn": tg_arn,
             "log_group_name": s["log_group_name"],
+            "alternate_target_group_arn": None,
+            "production_listener_rule_arn": None,
+            "test_listener_rule_arn": None,
+            "load_balancer_role_arn": None,
         }
+        if lbc and shifting:
+            services[name].update({
+                "alternate_target_group_arn": alt_arn,
+                "production_listener_rule_arn": rule_arn,
+                "test_listener_rule_arn": test_rule,
+                "load_balancer_role_arn": lb_role,
+            })
 
     sm = client("secretsmanager", args.endpoint, region)
     ssm = client("ssm", args.endpoint, region)

@@ -219,7 +219,7 @@ class Infra:
 
 
 def check_control_api(env: Env, infra: Infra) -> None:
-    defaults = {"rollout_seconds": 1.0, "task_seconds": 0.5, "list_page_size": 100}
+    defaults = {"rollout_seconds": 1.0, "task_seconds": 0.5, "list_page_size": 100, "stage_seconds": 0.2, "minute_seconds": 0.1}
     eq(env.ok("GET", "/_slipway/config"), defaults, "default config")
     eq(env.ok("POST", "/_slipway/config", {"task_seconds": 2}), {**defaults, "task_seconds": 2.0}, "partial config update")
     eq(env.control("POST", "/_slipway/config", {"list_page_size": 0})[0], 400, "page size below 1")
@@ -428,7 +428,7 @@ def check_update_without_new_deployment(env: Env, infra: Infra) -> None:
 
 
 def check_failure_with_rollback(env: Env, infra: Infra) -> None:
-    eq(env.ok("POST", "/_slipway/fail-images", {"pattern": ":broken"}), {"patterns": [":broken"]}, "fail pattern added")
+    eq(env.ok("POST", "/_slipway/fail-images", {"pattern": ":broken"}), {"patterns": [":broken"], "stages": {}}, "fail pattern added")
     good = infra.service("web")["taskDefinition"]
     bad = infra.task_definition("web", "repo/web:broken")
     s = env.ecs.update_service(cluster=infra.cluster, service="web", taskDefinition=bad)["service"]
@@ -492,8 +492,8 @@ def check_failure_without_breaker(env: Env, infra: Infra) -> None:
 
 def check_fail_images_endpoint(env: Env, infra: Infra) -> None:
     env.ok("POST", "/_slipway/fail-images", {"pattern": "other"})
-    eq(env.ok("GET", "/_slipway/fail-images"), {"patterns": [":broken", "other"]}, "fail patterns")
-    eq(env.ok("DELETE", "/_slipway/fail-images"), {"patterns": []}, "fail patterns cleared")
+    eq(env.ok("GET", "/_slipway/fail-images"), {"patterns": [":broken", "other"], "stages": {}}, "fail patterns")
+    eq(env.ok("DELETE", "/_slipway/fail-images"), {"patterns": [], "stages": {}}, "fail patterns cleared")
     # Without the pattern the same image deploys.
     bad = infra.service("api")["taskDefinition"]
     env.ecs.update_service(cluster=infra.cluster, service="api", forceNewDeployment=True)
@@ -777,8 +777,8 @@ def check_reset(env: Env, infra: Infra) -> None:
     env.ok("POST", "/_slipway/faults", {"operation": "ECS.ListClusters", "status": 500})
     eq(env.ok("POST", "/_slipway/reset"), {"reset": True}, "reset answer")
     eq(env.ok("GET", "/_slipway/calls"), {}, "calls after reset")
-    eq(env.ok("GET", "/_slipway/config"), {"rollout_seconds": 1.0, "task_seconds": 0.5, "list_page_size": 100}, "config after reset")
-    eq(env.ok("GET", "/_slipway/fail-images"), {"patterns": []}, "fail images after reset")
+    eq(env.ok("GET", "/_slipway/config"), {"rollout_seconds": 1.0, "task_seconds": 0.5, "list_page_size": 100, "stage_seconds": 0.2, "minute_seconds": 0.1}, "config after reset")
+    eq(env.ok("GET", "/_slipway/fail-images"), {"patterns": [], "stages": {}}, "fail images after reset")
     eq(env.ok("GET", "/_slipway/task-exit"), {"rules": []}, "task-exit after reset")
     eq(env.ok("GET", "/_slipway/faults"), {"faults": [], "injected": {}}, "faults after reset")
     eq(env.ecs.list_clusters()["clusterArns"], [], "moto state after reset")
@@ -928,6 +928,108 @@ def check_expected_bucket_owner(env: Env, infra: Infra) -> None:
     eq((code, status), ("AccessDenied", 403), "another account's bucket")
     s3.get_bucket_versioning(Bucket="owned-here", ExpectedBucketOwner="222222222222")
 
+def check_service_deployments(env: Env, infra: Infra) -> None:
+    """Blue/green, canary and linear deployments: ListServiceDeployments and
+    DescribeServiceDeployments follow the lifecycle on its schedule; a failure during bake, an
+    alarm set to ALARM (CloudWatch's SetAlarmState) and StopServiceDeployment roll back."""
+    ecs, cw = env.ecs, env.client("cloudwatch")
+    env.ok("POST", "/_slipway/config", {"rollout_seconds": 0.1, "stage_seconds": 0.05, "minute_seconds": 0.05})
+    tds = [infra.task_definition("sd", f"nginx:{i}") for i in range(1, 6)]
+    lb = [{
+        "targetGroupArn": infra.target_group, "containerName": "app", "containerPort": 8080,
+        "advancedConfiguration": {
+            "alternateTargetGroupArn": infra.target_group + "-green", "productionListenerRule": "arn:rule/prod",
+            "testListenerRule": "arn:rule/test", "roleArn": "arn:aws:iam::123456789012:role/ecs-lb",
+        },
+    }]
+    bg = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 2,
+          "deploymentCircuitBreaker": {"enable": True, "rollback": True}, "maximumPercent": 200, "minimumHealthyPercent": 100}
+    infra.create_service("sd", tds[0], 1, loadBalancers=lb)
+    ecs.update_service(cluster=infra.cluster, service="sd", deploymentConfiguration=bg)
+    infra.steady("sd")
+    described = infra.service("sd")
+    eq(described["deploymentConfiguration"]["strategy"], "BLUE_GREEN", "strategy kept")
+    eq(described["loadBalancers"][0].get("advancedConfiguration", {}).get("testListenerRule"), "arn:rule/test",
+       "advancedConfiguration kept")
+
+    def newest() -> dict[str, Any]:
+        briefs = ecs.list_service_deployments(cluster=infra.cluster, service="sd")["serviceDeployments"]
+        brief = max(briefs, key=lambda b: b["createdAt"])
+        return ecs.describe_service_deployments(serviceDeploymentArns=[brief["serviceDeploymentArn"]])["serviceDeployments"][0]
+
+    def settle(what: str) -> tuple[dict[str, Any], list[str]]:
+        stages: list[str] = []
+
+        def done() -> dict[str, Any] | None:
+            d = newest()
+            if not stages or stages[-1] != d["lifecycleStage"]:
+                stages.append(d["lifecycleStage"])
+            return d if d["status"] in ("SUCCESSFUL", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED") else None
+
+        return wait_for(done, 15, what, interval=0.02), stages
+
+    # Blue/green: every stage in order, then SUCCESSFUL on the new revision.
+    ecs.update_service(cluster=infra.cluster, service="sd", taskDefinition=tds[1])
+    d, stages = settle("the blue/green deployment")
+    eq(d["status"], "SUCCESSFUL", f"blue/green status ({d.get('statusReason')})")
+    check(stages.index("BAKE_TIME") > stages.index("PRODUCTION_TRAFFIC_SHIFT") > stages.index("TEST_TRAFFIC_SHIFT"),
+          f"stages in order: {stages}")
+    eq(d["targetServiceRevision"]["requestedProductionTrafficWeight"], 100.0, "all traffic on the new revision")
+    eq(infra.steady("sd")["taskDefinition"], tds[1], "blue/green lands on the new revision")
+
+    # Canary with an alarm: ALARM during the canary rolls back, the alarm named.
+    cw.put_metric_alarm(AlarmName="sd-5xx", MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    canary = {**bg, "strategy": "CANARY", "bakeTimeInMinutes": 1,
+              "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 20},
+              "alarms": {"alarmNames": ["sd-5xx"], "enable": True, "rollback": True}}
+    ecs.update_service(cluster=infra.cluster, service="sd", taskDefinition=tds[2], deploymentConfiguration=canary)
+    wait_for(lambda: newest()["targetServiceRevision"]["requestedProductionTrafficWeight"] == 10.0, 10, "the canary's 10%")
+    # The SDKs' RPC v2 CBOR DescribeAlarms, answered from moto's alarms.
+    import cbor2
+    req = urllib.request.Request(
+        env.url + "/service/GraniteServiceVersion20100801/operation/DescribeAlarms",
+        data=cbor2.dumps({"AlarmNames": ["sd-5xx", "no-such-alarm"]}), method="POST",
+        headers={"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor",
+                 "Authorization": f"AWS4-HMAC-SHA256 Credential=t/20260101/{REGION}/monitoring/aws4_request, SignedHeaders=host, Signature=x"})
+    with urllib.request.urlopen(req) as resp:
+        got = cbor2.loads(resp.read())
+        eq(resp.headers.get("smithy-protocol"), "rpc-v2-cbor", "CBOR answer")
+    eq([(a["AlarmName"], a["StateValue"]) for a in got["MetricAlarms"]], [("sd-5xx", "OK")], "DescribeAlarms over CBOR")
+    cw.set_alarm_state(AlarmName="sd-5xx", StateValue="ALARM", StateReason="test")
+    d, _ = settle("the canary's rollback")
+    eq(d["status"], "ROLLBACK_SUCCESSFUL", "an alarm rolls the canary back")
+    eq(d["alarms"]["triggeredAlarmNames"], ["sd-5xx"], "the alarm that fired")
+    eq(infra.steady("sd")["taskDefinition"], tds[1], "back on the previous revision")
+    cw.set_alarm_state(AlarmName="sd-5xx", StateValue="OK", StateReason="test")
+
+    # A failure during bake (a fail pattern with a stage) rolls back after production shifted.
+    env.ok("POST", "/_slipway/fail-images", {"pattern": "nginx:4", "stage": "BAKE_TIME"})
+    ecs.update_service(cluster=infra.cluster, service="sd", taskDefinition=tds[3], deploymentConfiguration={**bg, "alarms": {"alarmNames": [], "enable": False, "rollback": False}})
+    d, stages = settle("the failure during bake")
+    eq(d["status"], "ROLLBACK_SUCCESSFUL", "a failure during bake rolls back")
+    check("BAKE_TIME" in d["statusReason"] and "BAKE_TIME" in stages, f"{d['statusReason']} / {stages}")
+    env.ok("DELETE", "/_slipway/fail-images")
+
+    # Linear steps, and StopServiceDeployment rolling one back.
+    linear = {**bg, "strategy": "LINEAR", "bakeTimeInMinutes": 0,
+              "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 20}}
+    ecs.update_service(cluster=infra.cluster, service="sd", taskDefinition=tds[4], deploymentConfiguration=linear)
+    wait_for(lambda: newest()["targetServiceRevision"]["requestedProductionTrafficWeight"] == 50.0, 10, "the second linear step")
+    ecs.stop_service_deployment(serviceDeploymentArn=newest()["serviceDeploymentArn"], stopType="ROLLBACK")
+    d, _ = settle("the stopped linear deployment")
+    eq(d["status"], "ROLLBACK_SUCCESSFUL", "StopServiceDeployment rolls back")
+    # createdAt filters (the SDKs send epoch seconds; moto hands over datetimes).
+    now = time.time()
+    eq(ecs.list_service_deployments(cluster=infra.cluster, service="sd", createdAt={"after": now + 60})["serviceDeployments"], [],
+       "nothing created after now")
+    check(len(ecs.list_service_deployments(cluster=infra.cluster, service="sd", createdAt={"after": now - 600})["serviceDeployments"]) == 4,
+          "the four deployments of the last ten minutes")
+    code, _, _ = error_code(lambda: ecs.describe_service_deployments(serviceDeploymentArns=[]))
+    eq(code, "InvalidParameterException", "no ARN")
+    env.ok("POST", "/_slipway/config", {"rollout_seconds": ROLLOUT, "stage_seconds": 0.2, "minute_seconds": 0.1})
+
+
 CHECKS = [
     check_control_api,
     check_call_counting,
@@ -945,6 +1047,7 @@ CHECKS = [
     check_capacity_providers_and_task_definition_fields,
     check_answers_as_aws_gives_them,
     check_expected_bucket_owner,
+    check_service_deployments,
     check_reset,
     check_parent_death,
 ]

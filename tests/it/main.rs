@@ -21,6 +21,7 @@ mod mutate;
 mod plan;
 mod render;
 mod sites;
+mod strategies;
 mod support;
 mod terraform;
 mod tf_plan;
