@@ -34,7 +34,11 @@ pub fn table(rows: &[Row]) -> String {
                 (Some(a), Some(b)) => format!("{a}/{b}"),
                 _ => dash(),
             },
-            r.rollout.clone().unwrap_or_else(dash),
+            match (&r.strategy, &r.stage) {
+                (Some(st), Some(stage)) => format!("{st}: {stage}"),
+                (Some(st), None) => st.clone(),
+                _ => r.rollout.clone().unwrap_or_else(dash),
+            },
             r.last_healthy.clone().unwrap_or_else(dash),
             r.updated_at.clone().unwrap_or_else(dash),
         ]);

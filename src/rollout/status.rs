@@ -20,6 +20,12 @@ pub struct Row {
     pub running: Option<i32>,
     pub desired: Option<i32>,
     pub rollout: Option<String>,
+    /// Blue/green, canary or linear (absent for rolling).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// Their newest service deployment: its status, and its lifecycle stage while in progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
     pub deployments: Option<usize>,
     pub last_healthy: Option<String>,
     pub updated_at: Option<String>,
@@ -39,6 +45,8 @@ impl Row {
             running: None,
             desired: None,
             rollout: None,
+            strategy: None,
+            stage: None,
             deployments: None,
             last_healthy: None,
             updated_at: None,
@@ -131,6 +139,11 @@ pub async fn rows(
             .map(|c| c.image.clone())
             .unwrap_or_default();
         let primary = s.primary().cloned();
+        let strategy = s.settings.deployment_configuration.strategy.clone();
+        let stage = match &strategy {
+            Some(_) => service_deployment_stage(clients, &env.cluster.v, &s.name).await?,
+            None => None,
+        };
         Ok::<_, AwsError>(Row {
             environment: env.name.clone(),
             service: label,
@@ -142,6 +155,8 @@ pub async fn rows(
             running: Some(s.running_count),
             desired: Some(s.desired_count),
             rollout: primary.as_ref().and_then(|d| d.rollout_state.clone()),
+            strategy: strategy.map(|st| st.to_lowercase()),
+            stage,
             deployments: Some(s.deployments.len()),
             last_healthy: healthy.map(|a| crate::rollout::engine::short_arn(&a).to_string()),
             updated_at: primary
@@ -164,4 +179,30 @@ pub async fn rows(
     // In the environment file's order.
     out.sort_by_key(|r| names.iter().position(|n| *n == r.service));
     Ok(out)
+}
+
+/// The newest service deployment of the last day: `SUCCESSFUL`, `ROLLBACK_SUCCESSFUL`, ..., or
+/// `IN_PROGRESS BAKE_TIME` while one is under way.
+async fn service_deployment_stage(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<String>, AwsError> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+        - 86_400.0;
+    let Some(arn) =
+        ecs::newest_service_deployment(&clients.ecs, cluster, service, since, None).await?
+    else {
+        return Ok(None);
+    };
+    let described = ecs::describe_service_deployments(&clients.ecs, &[arn]).await?;
+    Ok(described
+        .into_iter()
+        .next()
+        .map(|d| match (d.status.as_str(), d.stage) {
+            ("IN_PROGRESS" | "PENDING", Some(stage)) => format!("{} {stage}", d.status),
+            (status, _) => status.to_string(),
+        }))
 }

@@ -383,3 +383,66 @@ pub async fn wait(
         interval = (interval.mul_f64(1.5)).min(MAX_INTERVAL);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(status: &str, stage: Option<&str>) -> ecs::ServiceDeploymentState {
+        ecs::ServiceDeploymentState {
+            arn: "arn:sd".into(),
+            status: status.into(),
+            stage: stage.map(str::to_string),
+            reason: None,
+            production_weight: Some(10.0),
+            bake_minutes: Some(2),
+            alarm_status: Some("MONITORING".into()),
+            triggered_alarms: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn service_deployments_settle_on_success_and_fail_on_rollbacks_and_alarms() {
+        assert_eq!(
+            classify_deployment(&state("SUCCESSFUL", None), None).0,
+            Some(Settled::Stable)
+        );
+        let (settled, line) = classify_deployment(
+            &state("IN_PROGRESS", Some("PRODUCTION_TRAFFIC_SHIFT")),
+            None,
+        );
+        assert_eq!(settled, None);
+        assert_eq!(line, "PRODUCTION_TRAFFIC_SHIFT, 10% of production traffic on the new revision, alarms monitoring");
+        // While ECS rolls back, the wait goes on; once it is done, it is a failure.
+        let mut d = state("ROLLBACK_IN_PROGRESS", Some("BAKE_TIME"));
+        d.reason = Some("the new revision failed during BAKE_TIME".into());
+        assert_eq!(classify_deployment(&d, None).0, None);
+        d.status = "ROLLBACK_SUCCESSFUL".into();
+        d.triggered_alarms = vec!["api-5xx".into()];
+        let Some(Settled::Failed { reason }) = classify_deployment(&d, None).0 else {
+            panic!("a rollback is a failure")
+        };
+        assert_eq!(
+            reason,
+            "ECS rolled the deployment back to the previous revision (the new revision failed during BAKE_TIME; alarm(s) in ALARM: api-5xx)"
+        );
+        // A fired alarm ECS does not roll back for still fails the rollout.
+        let mut d = state("IN_PROGRESS", Some("BAKE_TIME"));
+        d.alarm_status = Some("TRIGGERED".into());
+        d.triggered_alarms = vec!["api-latency".into()];
+        assert!(matches!(
+            classify_deployment(&d, None).0,
+            Some(Settled::Failed { .. })
+        ));
+        assert!(matches!(
+            classify_deployment(&state("STOPPED", None), None).0,
+            Some(Settled::Failed { .. })
+        ));
+        // Bake time left, from when the wait first saw BAKE_TIME.
+        let (_, line) = classify_deployment(
+            &state("IN_PROGRESS", Some("BAKE_TIME")),
+            Some(Instant::now()),
+        );
+        assert!(line.contains("bake time left ~1"), "{line}");
+    }
+}

@@ -315,6 +315,70 @@ site "web" {{
     return files, med(unchanged), med(changed), med(peers), min(changed), min(peers)
 
 
+STRATEGIES = {
+    "blue_green": '    strategy  = "blue_green"\n    bake_time = "10m"',
+    "canary": '    strategy         = "canary"\n    bake_time        = "5m"\n    canary_percent   = 10\n    canary_bake_time = "5m"',
+    "linear": '    strategy              = "linear"\n    bake_time             = "5m"\n    linear_step_percent   = 25\n    linear_step_bake_time = "2m"',
+}
+
+
+def strategy_env(strategy):
+    return "\n".join([
+        f'account_id = "{ACCOUNT}"', f'region     = "{REGION}"', f'cluster    = "bench-{strategy.replace("_", "-")}"',
+        'repository "app" {', "}", "alb {", "  test_listener_port = 8443", "}",
+        'service "web" {', '  repository    = "app"', "  cpu           = 256", "  memory        = 512",
+        "  desired_count = 1", "  port          = 3000",
+        "  load_balancer {", '    path_patterns     = ["/*"]', "    priority          = 10",
+        '    health_check_path = "/health"', "  }",
+        "  deployment {", STRATEGIES[strategy], "  }", "}",
+    ]) + "\n"
+
+
+def bench_strategies(slipway, url, work, envs, env, runs):
+    """For each strategy: how long deploy's wait takes beyond the simulated lifecycle of the
+    service deployment (its createdAt to finishedAt, as the emulator reports them)."""
+    import boto3
+
+    ecs = boto3.client("ecs", endpoint_url=url, region_name=REGION, aws_access_key_id="bench", aws_secret_access_key="bench")
+    out = {}
+    for strategy in STRATEGIES:
+        control(url, "/_slipway/reset", {})
+        tags = [f"v{i}" for i in range(1, runs + 2)]
+        name = f"bench{strategy.replace('_', '')}"
+        with open(os.path.join(envs, f"{name}.hcl"), "w") as f:
+            f.write(strategy_env(strategy))
+        d = os.path.join(work, name)
+        run([slipway, "--envs-dir", envs, "render", "--env", name, "--only", "tfvars", "--out", d])
+        outputs = os.path.join(d, "outputs.json")
+        run([sys.executable, os.path.join(HERE, "seed.py"), "--endpoint", url, "--tfvars", os.path.join(d, "tfvars.json"),
+             "--out", outputs] + [x for t in tags for x in ("--push", t)])
+        control(url, "/_slipway/config", {"rollout_seconds": 0.5, "task_seconds": 0, "stage_seconds": 0.1,
+                                         "minute_seconds": 0.1})
+        cluster = f"bench-{strategy.replace('_', '-')}"
+        slipway_deploy(slipway, envs, name, outputs, tags[0], env)
+        rows = []
+        for tag in tags[1:]:
+            _, report = slipway_deploy(slipway, envs, name, outputs, tag, env)
+            wait = dict(report["phases"])["wait"]
+            briefs = ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"]
+            sd = max(briefs, key=lambda b: b["createdAt"])
+            lifecycle = (sd["finishedAt"] - sd["createdAt"]).total_seconds()
+            rows.append((wait, lifecycle, wait - lifecycle))
+        out[strategy] = rows
+    return out
+
+
+def print_strategies(result, runs):
+    if not result:
+        return
+    med = statistics.median
+    print(f"\nblue/green, canary, linear: deploy's wait beyond the simulated lifecycle (median of {runs} runs; max)")
+    for strategy, rows in result.items():
+        over = [r[2] for r in rows]
+        print(f"  {strategy:10s} lifecycle {med([r[1] for r in rows]) * 1000:6.0f} ms, wait {med([r[0] for r in rows]) * 1000:6.0f} ms,"
+              f" beyond it {med(over) * 1000:5.0f} ms (max {max(over) * 1000:.0f})")
+
+
 def bench_init(slipway, url, work, env, runs, n=50):
     """init --from-cluster of n corpus services: medians of wall and read time, API calls."""
     control(url, "/_slipway/reset", {})
@@ -406,7 +470,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="1,10,50,200")
     ap.add_argument("--ecs-deploy", default=".venv-peers/bin/ecs")
-    ap.add_argument("--only", choices=["diff", "deploy", "apply", "init", "site"], default=None)
+    ap.add_argument("--only", choices=["diff", "deploy", "apply", "init", "site", "strategies"], default=None)
     args = ap.parse_args()
     slipway = os.path.abspath(args.slipway)
     env = dict(os.environ, **CREDS)
@@ -453,6 +517,8 @@ def main():
             if args.only in (None, "init"):
                 adopted = bench_init(slipway, url, work, env, args.runs)
             print_init(adopted, args.runs)
+            if args.only in (None, "strategies"):
+                print_strategies(bench_strategies(slipway, url, work, envs, env, args.runs), args.runs)
             if args.only in (None, "site"):
                 if not os.path.exists(args.aws):
                     raise SystemExit(f"{args.aws} is missing: `make bench` installs the peers")

@@ -349,4 +349,38 @@ async fn linear_deploys_and_round_trips() {
     );
     let sd = newest(&stage).await.unwrap();
     assert_eq!(sd.status().unwrap().as_str(), "SUCCESSFUL");
+
+    // status names the strategy and where its newest service deployment stands.
+    let out = stage
+        .slipway()
+        .args(["--format", "json", "status", "--env", "staging"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let api = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service"] == "api")
+        .unwrap();
+    assert_eq!(
+        (&api["strategy"], &api["stage"]),
+        (&json!("linear"), &json!("SUCCESSFUL")),
+        "{rows:#}"
+    );
+    let web = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service"] == "web")
+        .unwrap();
+    assert!(
+        web.get("strategy").is_none(),
+        "a rolling service has no strategy: {web:#}"
+    );
 }
