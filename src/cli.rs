@@ -354,6 +354,12 @@ pub struct RolloutOpts {
     #[arg(long, value_name = "URL")]
     pub smoke_base_url: Option<String>,
 
+    /// Blue/green, canary, linear: run the smoke checks against this base URL (the test
+    /// listener) while ECS sends test traffic; default: the smoke base URL on the alb's
+    /// test_listener_port
+    #[arg(long, value_name = "URL")]
+    pub smoke_test_base_url: Option<String>,
+
     /// Skip the smoke checks
     #[arg(long)]
     pub no_smoke: bool,

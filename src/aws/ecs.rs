@@ -1006,3 +1006,15 @@ pub async fn describe_service_deployments(
     }
     Ok(out)
 }
+
+/// StopServiceDeployment with a rollback: ECS moves the traffic back and stops the new revision.
+pub async fn stop_service_deployment(client: &Client, arn: &str) -> Result<(), AwsError> {
+    client
+        .stop_service_deployment()
+        .service_deployment_arn(arn)
+        .stop_type(t::StopServiceDeploymentStopType::Rollback)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(SERVICE, "StopServiceDeployment", e))?;
+    Ok(())
+}

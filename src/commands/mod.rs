@@ -51,6 +51,7 @@ pub fn engine_options(o: &crate::cli::RolloutOpts) -> crate::rollout::engine::Op
         rollback: !o.no_rollback,
         smoke: !o.no_smoke,
         smoke_base_url: o.smoke_base_url.clone(),
+        smoke_test_base_url: o.smoke_test_base_url.clone(),
         smoke_deadline: o.smoke_timeout,
     }
 }

@@ -134,6 +134,8 @@ pub struct Options {
     pub rollback: bool,
     pub smoke: bool,
     pub smoke_base_url: Option<String>,
+    /// The test listener's base URL (blue/green, canary, linear).
+    pub smoke_test_base_url: Option<String>,
     pub smoke_deadline: Duration,
 }
 
@@ -670,12 +672,14 @@ impl<'a> Rollout<'a> {
                 follow: self.follows.get(s).cloned(),
             })
             .collect();
-        let settled = wait::wait(
+        let test = self.test_traffic();
+        let settled = wait::wait_with(
             &self.d.clients.ecs,
             self.cluster(),
             &watches,
             self.progress,
             (self.interrupt, 0),
+            test.as_ref(),
         )
         .await?;
         self.phase("wait", t);
@@ -689,6 +693,31 @@ impl<'a> Rollout<'a> {
             self.report.outcome(&name).settled = Some(st);
         }
         Ok(())
+    }
+
+    /// Where the smoke checks of blue/green, canary and linear services run during test
+    /// traffic: `--smoke-test-base-url`, else the smoke base URL on the alb's test listener port.
+    fn test_traffic(&self) -> Option<wait::TestTraffic<'a>> {
+        let env = self.d.env;
+        if !self.opts.smoke {
+            return None;
+        }
+        let base = self.opts.smoke_test_base_url.clone().or_else(|| {
+            let port = env.alb.as_ref()?.test_listener_port.as_ref()?.v;
+            let base = self
+                .opts
+                .smoke_base_url
+                .clone()
+                .or_else(|| env.smoke_base_url.as_ref().map(|u| u.v.clone()))?;
+            let mut url = reqwest::Url::parse(&base).ok()?;
+            url.set_port(Some(port as u16)).ok()?;
+            Some(url.to_string().trim_end_matches('/').to_string())
+        })?;
+        Some(wait::TestTraffic {
+            env,
+            base,
+            deadline: self.opts.smoke_deadline,
+        })
     }
 
     /// 7. Smoke checks of the updated services, once everything is stable.

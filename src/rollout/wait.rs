@@ -238,6 +238,72 @@ async fn follow(
         .collect())
 }
 
+/// Blue/green, canary and linear: the smoke checks a service runs against the test listener once
+/// ECS sends it test traffic (any stage from TEST_TRAFFIC_SHIFT on, seen by a poll). ECS does not
+/// wait for them: when they fail, the deployment is stopped with a rollback
+/// (StopServiceDeployment), which may come after production traffic began to move.
+pub struct TestTraffic<'a> {
+    pub env: &'a crate::env::model::Environment,
+    pub base: String,
+    pub deadline: Duration,
+}
+
+const TEST_TRAFFIC_STAGES: &[&str] = &[
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+];
+
+/// Runs `service`'s smoke checks against the test listener; when they fail, asks ECS to roll the
+/// deployment back. Returns why it failed, or None when it passed (or has no checks).
+async fn test_traffic_checks(
+    client: &aws_sdk_ecs::Client,
+    test: &TestTraffic<'_>,
+    service: &str,
+    deployment: &str,
+    progress: &dyn Progress,
+) -> Option<String> {
+    let has_checks = test
+        .env
+        .services
+        .iter()
+        .any(|s| s.name.v == service && !s.smoke.is_empty());
+    if !has_checks {
+        return None;
+    }
+    progress.service(
+        service,
+        &format!("smoke checks against the test listener {}", test.base),
+    );
+    let results =
+        crate::rollout::smoke::run(test.env, &[service.to_string()], &test.base, test.deadline)
+            .await;
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| format!("{}: {}", r.check, r.detail))
+        .collect();
+    if failed.is_empty() {
+        progress.service(service, "smoke checks passed on the test listener");
+        return None;
+    }
+    let why = format!(
+        "smoke checks against the test listener failed ({})",
+        failed.join("; ")
+    );
+    match ecs::stop_service_deployment(client, deployment).await {
+        Ok(()) => progress.service(service, &format!("{why}: ECS rolls back")),
+        // Already over (ECS finished it meanwhile): slipway's own rollback follows.
+        Err(e) => progress.service(
+            service,
+            &format!("{why}; stopping the deployment failed: {e}"),
+        ),
+    }
+    Some(why)
+}
+
 /// Polls until every watched service settled or its deadline passed. An interrupt beyond
 /// `interrupt.1` stops the wait: the services still rolling come back as `Interrupted`.
 pub async fn wait(
@@ -246,6 +312,19 @@ pub async fn wait(
     watches: &[Watch],
     progress: &dyn Progress,
     interrupt: (&Interrupt, u32),
+) -> Result<BTreeMap<String, Settled>, AwsError> {
+    wait_with(client, cluster, watches, progress, interrupt, None).await
+}
+
+/// [`wait`], with the smoke checks of blue/green, canary and linear services run during test
+/// traffic ([`TestTraffic`]).
+pub async fn wait_with(
+    client: &aws_sdk_ecs::Client,
+    cluster: &str,
+    watches: &[Watch],
+    progress: &dyn Progress,
+    interrupt: (&Interrupt, u32),
+    test: Option<&TestTraffic<'_>>,
 ) -> Result<BTreeMap<String, Settled>, AwsError> {
     let (interrupt, seen) = interrupt;
     let started = Instant::now();
@@ -257,6 +336,8 @@ pub async fn wait(
     let mut baking: BTreeMap<String, Instant> = BTreeMap::new();
     // Blue/green, canary or linear watches ECS listed no service deployment for in time.
     let mut unlisted: Vec<Watch> = Vec::new();
+    // Test-traffic smoke checks run (service -> why they failed, if they did).
+    let mut tested: BTreeMap<String, Option<String>> = BTreeMap::new();
     loop {
         let pending: Vec<&Watch> = watches
             .iter()
@@ -292,6 +373,24 @@ pub async fn wait(
                     }
                     let (settled, line) = classify_deployment(d, baking.get(&w.service).copied());
                     progress.service(&w.service, &line);
+                    let testing = d.status == "IN_PROGRESS"
+                        && d.stage
+                            .as_deref()
+                            .is_some_and(|s| TEST_TRAFFIC_STAGES.contains(&s));
+                    if let (Some(t), true, None) = (test, testing, tested.get(&w.service)) {
+                        let failed =
+                            test_traffic_checks(client, t, &w.service, &d.arn, progress).await;
+                        tested.insert(w.service.clone(), failed);
+                    }
+                    let smoke_failed = tested.get(&w.service).cloned().flatten();
+                    let settled = match (settled, smoke_failed) {
+                        // ECS's rollback (or its end) after the checks failed: say why.
+                        (Some(Settled::Failed { reason }), Some(why)) => Some(Settled::Failed {
+                            reason: format!("{why}; {reason}"),
+                        }),
+                        (Some(Settled::Stable), Some(why)) => Some(Settled::Failed { reason: why }),
+                        (s, _) => s,
+                    };
                     if let Some(st) = settled {
                         done.insert(w.service.clone(), st);
                     } else if started.elapsed() >= w.timeout {

@@ -52,11 +52,7 @@ async fn chaos(stage: &Stage, seed: u64) {
 
 async fn calm(stage: &Stage) -> Value {
     let seen = faults(stage).await["injected"].clone();
-    reqwest::Client::new()
-        .delete(format!("{}/_slipway/faults", stage.emu.url))
-        .send()
-        .await
-        .unwrap();
+    stage.emu.control_delete("/_slipway/faults").await;
     seen
 }
 

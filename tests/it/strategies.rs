@@ -2,12 +2,16 @@
 //! lifecycle: tests/harness/ecs_realism.py, docs/testing.md). SCR staging's `api` deploys with
 //! each strategy: render carries the strategy and the load balancer's advanced configuration,
 //! the first deploy creates the service and the second shifts traffic, then `diff` is clean. A
-//! failure during bake rolls back (exit 4), and so does an alarm that fires during a canary.
+//! failure during bake rolls back (exit 4), and so do smoke checks failing on the test listener
+//! and an alarm that fires during a canary.
 
+use std::sync::atomic::AtomicU16;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::deploy::smoke_server;
 use crate::support::{python, repo, Stage};
 
 /// SCR staging with `api` on `deployment` and a test listener, in an emulator whose lifecycle
@@ -232,6 +236,42 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
     );
     let sd = newest(&stage).await.unwrap();
     assert_eq!(sd.status().unwrap().as_str(), "ROLLBACK_SUCCESSFUL");
+
+    // Smoke checks against the test listener while ECS sends it test traffic: they fail, so
+    // slipway stops the deployment with a rollback (StopServiceDeployment), exit 4.
+    stage.emu.control_delete("/_slipway/fail-images").await;
+    stage
+        .emu
+        .control("/_slipway/config", json!({"minute_seconds": 1.0}))
+        .await;
+    let test_listener = smoke_server(Arc::new(AtomicU16::new(500)));
+    let (code, report, err) = stage.deploy(
+        "v3",
+        &[
+            "--smoke-test-base-url",
+            &test_listener,
+            "--smoke-timeout",
+            "2s",
+        ],
+    );
+    assert_eq!(code, 4, "{err}\n{report:#}");
+    let reason = outcome(&report, "api")["settled"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("smoke checks against the test listener failed"),
+        "{reason}"
+    );
+    let sd = newest(&stage).await.unwrap();
+    assert_eq!(sd.status().unwrap().as_str(), "ROLLBACK_SUCCESSFUL");
+    assert!(
+        sd.status_reason()
+            .unwrap_or_default()
+            .contains("StopServiceDeployment"),
+        "{sd:?}"
+    );
+    assert_eq!(live_api(&stage).await.task_definition().unwrap(), before);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -231,6 +231,20 @@ impl Emulator {
         resp.json().await.unwrap_or(serde_json::Value::Null)
     }
 
+    /// DELETEs a control API endpoint (`/_slipway/fail-images`, ...): clears what it holds.
+    pub async fn control_delete(&self, path: &str) {
+        let resp = reqwest::Client::new()
+            .delete(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("control {path}: {e}"));
+        assert!(
+            resp.status().is_success(),
+            "control {path}: {}",
+            resp.status()
+        );
+    }
+
     /// AWS calls the emulator answered, by `Service.Operation`.
     pub async fn calls(&self) -> std::collections::BTreeMap<String, u64> {
         reqwest::get(format!("{}/_slipway/calls", self.url))
