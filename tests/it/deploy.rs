@@ -537,24 +537,7 @@ async fn a_second_deploy_while_one_rolls_is_refused_and_ctrl_c_rolls_back() {
         .emu
         .control("/_slipway/config", json!({"rollout_seconds": 6.0}))
         .await;
-    let first = stage
-        .slipway_process()
-        .args([
-            "--format",
-            "json",
-            "deploy",
-            "--env",
-            "staging",
-            "--image-tag",
-            "v2",
-            "--no-smoke",
-            "--tf-outputs",
-        ])
-        .arg(&stage.outputs)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = stage.deploy_in_background("v2");
     // Wait until the first deploy's rollout is visible, then try a second one.
     let mut rolling = false;
     for _ in 0..50 {

@@ -96,6 +96,11 @@ async fn live_api(stage: &Stage) -> aws_sdk_ecs::types::Service {
     got.services()[0].clone()
 }
 
+/// The task definition `api` runs.
+async fn live_td(stage: &Stage) -> String {
+    live_api(stage).await.task_definition().unwrap().to_string()
+}
+
 /// Render, the first deploy (CreateService), a second one shifting traffic, a clean diff.
 async fn round_trip(deployment: &str, strategy: &str) -> (Stage, tempfile::TempDir) {
     let (stage, work) = stage(deployment).await;
@@ -207,11 +212,7 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
         "BLUE_GREEN",
     )
     .await;
-    let before = live_api(&stage)
-        .await
-        .task_definition()
-        .unwrap()
-        .to_string();
+    let before = live_td(&stage).await;
     stage
         .emu
         .control(
@@ -229,11 +230,7 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
         reason.contains("ECS rolled the deployment back") && reason.contains("BAKE_TIME"),
         "{reason}"
     );
-    assert_eq!(
-        live_api(&stage).await.task_definition().unwrap(),
-        before,
-        "back on v2"
-    );
+    assert_eq!(live_td(&stage).await, before, "back on v2");
     let sd = newest(&stage).await.unwrap();
     assert_eq!(sd.status().unwrap().as_str(), "ROLLBACK_SUCCESSFUL");
 
@@ -271,7 +268,7 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
             .contains("StopServiceDeployment"),
         "{sd:?}"
     );
-    assert_eq!(live_api(&stage).await.task_definition().unwrap(), before);
+    assert_eq!(live_td(&stage).await, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -299,34 +296,13 @@ async fn canary_deploys_then_an_alarm_during_the_canary_rolls_back() {
         assert_eq!(code, 0, "deploy {tag}: {err}\n{report:#}");
         diff_is_clean(&stage, tag);
     }
-    let before = live_api(&stage)
-        .await
-        .task_definition()
-        .unwrap()
-        .to_string();
+    let before = live_td(&stage).await;
     // The canary's bake is 5 "minutes" (0.25 s here): long enough to fire the alarm in it.
     stage
         .emu
         .control("/_slipway/config", json!({"minute_seconds": 1.0}))
         .await;
-    let child = stage
-        .slipway_process()
-        .args([
-            "--format",
-            "json",
-            "deploy",
-            "--env",
-            "staging",
-            "--image-tag",
-            "v3",
-            "--no-smoke",
-            "--tf-outputs",
-        ])
-        .arg(&stage.outputs)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = stage.deploy_in_background("v3");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(
@@ -354,11 +330,7 @@ async fn canary_deploys_then_an_alarm_during_the_canary_rolls_back() {
         .unwrap()
         .to_string();
     assert!(reason.contains("scr-staging-api-5xx"), "{reason}");
-    assert_eq!(
-        live_api(&stage).await.task_definition().unwrap(),
-        before,
-        "back on v2"
-    );
+    assert_eq!(live_td(&stage).await, before, "back on v2");
     let sd = newest(&stage).await.unwrap();
     assert_eq!(
         sd.alarms().unwrap().triggered_alarm_names(),

@@ -346,6 +346,28 @@ impl Stage {
         c
     }
 
+    /// `deploy --format json --image-tag TAG --no-smoke` of the stage's environment, started in
+    /// the background with its output piped (for tests that act while it rolls).
+    pub fn deploy_in_background(&self, tag: &str) -> std::process::Child {
+        self.slipway_process()
+            .args([
+                "--format",
+                "json",
+                "deploy",
+                "--env",
+                &self.env,
+                "--image-tag",
+                tag,
+                "--no-smoke",
+                "--tf-outputs",
+            ])
+            .arg(&self.outputs)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Quick rollouts: what the tests wait for is the engine, not the clock.
     pub async fn fast(&self) {
         self.emu
