@@ -904,6 +904,9 @@ pub struct ServiceDeploymentState {
     pub reason: Option<String>,
     /// The new revision's share of production traffic, in percent.
     pub production_weight: Option<f64>,
+    /// The new revision's running and requested tasks.
+    pub running: i32,
+    pub desired: i32,
     pub bake_minutes: Option<i32>,
     /// `MONITORING`, `TRIGGERED`, `MONITORING_COMPLETE` or `DISABLED`.
     pub alarm_status: Option<String>,
@@ -963,6 +966,22 @@ pub async fn newest_service_deployment(
     Ok(best.map(|(_, a)| a))
 }
 
+/// The service's newest service deployment of the last day (what it runs or is moving to).
+pub async fn latest_service_deployment(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<String>, AwsError> {
+    newest_service_deployment(client, cluster, service, epoch_now() - 86_400.0, None).await
+}
+
+/// Now, in seconds since the epoch (service deployments' `createdAt`).
+pub fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// DescribeServiceDeployments in batches of 20 (the API's limit); ARNs ECS does not know are
 /// left out.
 pub async fn describe_service_deployments(
@@ -992,6 +1011,12 @@ pub async fn describe_service_deployments(
                 production_weight: d
                     .target_service_revision()
                     .and_then(|r| r.requested_production_traffic_weight()),
+                running: d
+                    .target_service_revision()
+                    .map_or(0, |r| r.running_task_count()),
+                desired: d
+                    .target_service_revision()
+                    .map_or(0, |r| r.requested_task_count()),
                 bake_minutes: d
                     .deployment_configuration()
                     .and_then(|c| c.bake_time_in_minutes()),

@@ -430,6 +430,50 @@ pub struct Deployment {
     pub alarm_rollback: bool,
 }
 
+impl Deployment {
+    /// Blue/green, canary, linear: minutes both revisions run after the shift (`bakeTimeInMinutes`).
+    pub fn bake_time_minutes(&self) -> Option<i64> {
+        self.strategy
+            .v
+            .shifts_traffic()
+            .then(|| self.bake_time.as_ref().map_or(0, |b| b.v))
+    }
+
+    /// Canary: the share shifted first (percent) and its minutes, ECS's defaults (5%, 10)
+    /// filled in.
+    pub fn canary(&self) -> Option<(f64, i64)> {
+        (self.strategy.v == Strategy::Canary).then(|| {
+            (
+                self.canary_percent.as_ref().map_or(50, |p| p.v) as f64 / 10.0,
+                self.canary_bake_time.as_ref().map_or(10, |m| m.v),
+            )
+        })
+    }
+
+    /// Linear: the share per step (percent) and the minutes between steps, ECS's defaults
+    /// (10%, 6) filled in.
+    pub fn linear(&self) -> Option<(f64, i64)> {
+        (self.strategy.v == Strategy::Linear).then(|| {
+            (
+                self.linear_step_percent.as_ref().map_or(100, |p| p.v) as f64 / 10.0,
+                self.linear_step_bake_time.as_ref().map_or(6, |m| m.v),
+            )
+        })
+    }
+
+    /// The minutes a deployment spends baking at the least: the canary's or the linear steps'
+    /// bake times, then `bake_time`.
+    pub fn baking_minutes(&self) -> i64 {
+        let shifting = match (self.canary(), self.linear()) {
+            (Some((_, minutes)), _) => minutes,
+            // Steps below 100%, each followed by its bake time.
+            (_, Some((step, minutes))) => ((100.0 / step).ceil() as i64 - 1) * minutes,
+            _ => 0,
+        };
+        shifting + self.bake_time_minutes().unwrap_or(0)
+    }
+}
+
 /// ECS's deployment strategies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {

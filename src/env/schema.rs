@@ -317,23 +317,6 @@ pub fn fill_managed_sites(env: &mut Environment, scope: &super::Scope, sink: &Si
     }
 }
 
-/// The minutes a deployment spends baking at the least: the canary's or the linear steps'
-/// bake times, then `bake_time` (ECS's defaults where left out).
-pub fn bake_minutes(d: &Deployment) -> i64 {
-    let m = |v: &Option<Sp<i64>>, default: i64| v.as_ref().map_or(default, |x| x.v);
-    let shifting = match d.strategy.v {
-        Strategy::Rolling => return 0,
-        Strategy::BlueGreen => 0,
-        Strategy::Canary => m(&d.canary_bake_time, 10),
-        Strategy::Linear => {
-            let step = m(&d.linear_step_percent, 100).max(1);
-            // Steps below 100%, each followed by its bake time.
-            ((1000 + step - 1) / step - 1) * m(&d.linear_step_bake_time, 6)
-        }
-    };
-    shifting + m(&d.bake_time, 0)
-}
-
 /// The strategy's own settings belong to it alone, and blue/green needs its bake time.
 fn strategy_fields(r: &Reader, d: &Deployment) {
     let st = d.strategy.v;
@@ -778,7 +761,7 @@ fn read_service(
             };
             strategy_fields(&dr, &d);
             let mut d = d;
-            let baking = Duration::from_secs(60 * bake_minutes(&d) as u64);
+            let baking = Duration::from_secs(60 * d.baking_minutes() as u64);
             match dr.duration("timeout") {
                 Some(t) if t.v < baking => dr.invalid(
                     &t.loc,

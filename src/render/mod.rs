@@ -303,43 +303,6 @@ impl OutputReader<'_> {
     }
 }
 
-/// The strategy's part of `deploymentConfiguration`, with ECS's defaults written out (canary
-/// 5% for 10 minutes, linear 10% steps every 6 minutes) so that what ECS echoes back compares
-/// equal; the rest is the caller's.
-fn deployment_strategy(d: &crate::env::model::Deployment) -> ecs::DeploymentConfiguration {
-    use crate::env::model::Strategy;
-    let minutes = |m: &Option<crate::env::model::Sp<i64>>, default: i64| {
-        m.as_ref().map_or(default, |v| v.v) as i32
-    };
-    let percent = |p: &Option<crate::env::model::Sp<i64>>, default: i64| {
-        p.as_ref().map_or(default, |v| v.v) as f64 / 10.0
-    };
-    let st = d.strategy.v;
-    ecs::DeploymentConfiguration {
-        deployment_circuit_breaker: ecs::CircuitBreaker {
-            enable: false,
-            rollback: false,
-        },
-        maximum_percent: 0,
-        minimum_healthy_percent: 0,
-        strategy: st.shifts_traffic().then(|| st.api().to_string()),
-        bake_time_in_minutes: st.shifts_traffic().then(|| minutes(&d.bake_time, 0)),
-        canary_configuration: (st == Strategy::Canary).then(|| ecs::CanaryConfiguration {
-            canary_percent: percent(&d.canary_percent, 50),
-            canary_bake_time_in_minutes: minutes(&d.canary_bake_time, 10),
-        }),
-        linear_configuration: (st == Strategy::Linear).then(|| ecs::LinearConfiguration {
-            step_percent: percent(&d.linear_step_percent, 100),
-            step_bake_time_in_minutes: minutes(&d.linear_step_bake_time, 6),
-        }),
-        alarms: (!d.alarms.is_empty()).then(|| ecs::DeploymentAlarms {
-            alarm_names: d.alarms.iter().map(|a| a.v.clone()).collect(),
-            enable: true,
-            rollback: d.alarm_rollback,
-        }),
-    }
-}
-
 fn list(items: &[&str]) -> String {
     if items.is_empty() {
         "(none)".to_string()
@@ -674,7 +637,29 @@ fn service(
             },
             maximum_percent: d.maximum_percent.v as i32,
             minimum_healthy_percent: d.minimum_healthy_percent.v as i32,
-            ..deployment_strategy(d)
+            // The strategy with ECS's defaults written out, so that what ECS echoes back
+            // compares equal; rolling is left out, as ECS's default.
+            strategy: d
+                .strategy
+                .v
+                .shifts_traffic()
+                .then(|| d.strategy.v.api().to_string()),
+            bake_time_in_minutes: d.bake_time_minutes().map(|m| m as i32),
+            canary_configuration: d
+                .canary()
+                .map(|(percent, minutes)| ecs::CanaryConfiguration {
+                    canary_percent: percent,
+                    canary_bake_time_in_minutes: minutes as i32,
+                }),
+            linear_configuration: d.linear().map(|(step, minutes)| ecs::LinearConfiguration {
+                step_percent: step,
+                step_bake_time_in_minutes: minutes as i32,
+            }),
+            alarms: (!d.alarms.is_empty()).then(|| ecs::DeploymentAlarms {
+                alarm_names: d.alarms.iter().map(|a| a.v.clone()).collect(),
+                enable: true,
+                rollback: d.alarm_rollback,
+            }),
         },
         network_configuration: ecs::NetworkConfiguration {
             awsvpc_configuration: ecs::AwsVpcConfiguration {

@@ -172,24 +172,20 @@ pub fn render(env: &Environment) -> Value {
 /// A service's `deployment` for modules/ecs-service: the strategy as ECS names it, with the
 /// values render sends ECS (so that Terraform and a deploy agree).
 fn deployment(d: &crate::env::model::Deployment) -> Value {
-    use crate::env::model::Strategy;
-    let m =
-        |v: &Option<crate::env::model::Sp<i64>>, default: i64| v.as_ref().map_or(default, |x| x.v);
-    let st = d.strategy.v;
     json!({
         "minimum_healthy_percent": d.minimum_healthy_percent.v,
         "maximum_percent": d.maximum_percent.v,
         "circuit_breaker": d.circuit_breaker,
         "rollback": d.circuit_breaker && d.rollback,
-        "strategy": st.api(),
-        "bake_time_in_minutes": st.shifts_traffic().then(|| m(&d.bake_time, 0)),
-        "canary": (st == Strategy::Canary).then(|| json!({
-            "percent": m(&d.canary_percent, 50) as f64 / 10.0,
-            "bake_in_minutes": m(&d.canary_bake_time, 10),
+        "strategy": d.strategy.v.api(),
+        "bake_time_in_minutes": d.bake_time_minutes(),
+        "canary": d.canary().map(|(percent, minutes)| json!({
+            "percent": percent,
+            "bake_in_minutes": minutes,
         })),
-        "linear": (st == Strategy::Linear).then(|| json!({
-            "step_percent": m(&d.linear_step_percent, 100) as f64 / 10.0,
-            "step_bake_in_minutes": m(&d.linear_step_bake_time, 6),
+        "linear": d.linear().map(|(step, minutes)| json!({
+            "step_percent": step,
+            "step_bake_in_minutes": minutes,
         })),
         "alarms": (!d.alarms.is_empty()).then(|| json!({
             "names": d.alarms.iter().map(|a| a.v.clone()).collect::<Vec<_>>(),

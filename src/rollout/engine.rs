@@ -1119,22 +1119,15 @@ async fn follows(
     clients: &Clients,
     names: &[String],
 ) -> BTreeMap<String, wait::Follow> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+    let now = ecs::epoch_now();
     let mut out = BTreeMap::new();
     for name in names.iter().filter(|n| shifts_traffic(env, n)) {
         // A failed read leaves nothing known: the wait then takes the newest since.
-        let known = ecs::newest_service_deployment(
-            &clients.ecs,
-            &env.cluster.v,
-            env.ecs_name(name),
-            now - 86_400.0,
-            None,
-        )
-        .await
-        .ok()
-        .flatten();
+        let known =
+            ecs::latest_service_deployment(&clients.ecs, &env.cluster.v, env.ecs_name(name))
+                .await
+                .ok()
+                .flatten();
         out.insert(
             name.clone(),
             wait::Follow {

@@ -188,13 +188,7 @@ async fn service_deployment_stage(
     cluster: &str,
     service: &str,
 ) -> Result<Option<String>, AwsError> {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-        - 86_400.0;
-    let Some(arn) =
-        ecs::newest_service_deployment(&clients.ecs, cluster, service, since, None).await?
-    else {
+    let Some(arn) = ecs::latest_service_deployment(&clients.ecs, cluster, service).await? else {
         return Ok(None);
     };
     let described = ecs::describe_service_deployments(&clients.ecs, &[arn]).await?;

@@ -394,13 +394,8 @@ pub async fn wait_with(
                     if let Some(st) = settled {
                         done.insert(w.service.clone(), st);
                     } else if started.elapsed() >= w.timeout {
-                        done.insert(
-                            w.service.clone(),
-                            Settled::TimedOut {
-                                running: 0,
-                                desired: 0,
-                            },
-                        );
+                        let (running, desired) = (d.running, d.desired);
+                        done.insert(w.service.clone(), Settled::TimedOut { running, desired });
                     }
                 }
             }
@@ -494,6 +489,8 @@ mod tests {
             stage: stage.map(str::to_string),
             reason: None,
             production_weight: Some(10.0),
+            running: 1,
+            desired: 1,
             bake_minutes: Some(2),
             alarm_status: Some("MONITORING".into()),
             triggered_alarms: Vec::new(),
