@@ -355,8 +355,8 @@ pub struct RolloutOpts {
     pub smoke_base_url: Option<String>,
 
     /// Blue/green, canary, linear: run the smoke checks against this base URL (the test
-    /// listener) while ECS sends test traffic; default: the smoke base URL on the alb's
-    /// test_listener_port
+    /// listener) while ECS holds the deployment after the test traffic shift; default: the
+    /// smoke base URL on the alb's test_listener_port
     #[arg(long, value_name = "URL")]
     pub smoke_test_base_url: Option<String>,
 

@@ -513,9 +513,12 @@ resource "aws_ecs_service" "this" {
 
   tags = var.tags
 
-  # slipway owns rollouts (task definition revisions) and, with autoscaling, the task count.
+  # slipway owns rollouts (task definition revisions) and, with autoscaling, the task count. It
+  # also owns the deployment's lifecycle hooks: its PAUSE hook after the test traffic shift
+  # (smoke checks on the test listener before production traffic moves), which this provider's
+  # lifecycle_hook block cannot express (it takes Lambda hooks only).
   lifecycle {
-    ignore_changes = [task_definition, desired_count]
+    ignore_changes = [task_definition, desired_count, deployment_configuration[0].lifecycle_hook]
 
     precondition {
       condition     = !local.routed || (var.listener_arn != null && var.alb_security_group_id != null)

@@ -211,7 +211,59 @@ fn deployment_to_sdk(d: &r::DeploymentConfiguration) -> t::DeploymentConfigurati
                 .build()
                 .expect("alarm names, enable and rollback are set"),
         })
+        // Sent (empty too) wherever hooks mean something, so that a gate no longer rendered
+        // is removed; a rolling service has none to remove.
+        .set_lifecycle_hooks(
+            d.strategy
+                .is_some()
+                .then(|| d.lifecycle_hooks.iter().map(hook_to_sdk).collect()),
+        )
         .build()
+}
+
+fn hook_to_sdk(h: &r::LifecycleHook) -> t::DeploymentLifecycleHook {
+    t::DeploymentLifecycleHook::builder()
+        .target_type(t::DeploymentLifecycleHookTargetType::from(
+            h.target_type.as_str(),
+        ))
+        .set_hook_target_arn(h.hook_target_arn.clone())
+        .set_role_arn(h.role_arn.clone())
+        .set_lifecycle_stages(Some(
+            h.lifecycle_stages
+                .iter()
+                .map(|s| t::DeploymentLifecycleHookStage::from(s.as_str()))
+                .collect(),
+        ))
+        .set_timeout_configuration(h.timeout_configuration.as_ref().map(|c| {
+            t::DeploymentLifecycleHookTimeoutConfiguration::builder()
+                .timeout_in_minutes(c.timeout_in_minutes)
+                .action(t::DeploymentLifecycleHookAction::from(c.action.as_str()))
+                .build()
+        }))
+        .build()
+}
+
+fn hook_from_sdk(h: &t::DeploymentLifecycleHook) -> r::LifecycleHook {
+    r::LifecycleHook {
+        // ECS's default target type is a Lambda function.
+        target_type: h
+            .target_type()
+            .map_or_else(|| "AWS_LAMBDA".to_string(), |t| t.as_str().to_string()),
+        hook_target_arn: h.hook_target_arn().map(str::to_string),
+        role_arn: h.role_arn().map(str::to_string),
+        lifecycle_stages: h
+            .lifecycle_stages()
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+        timeout_configuration: h.timeout_configuration().map(|c| r::HookTimeout {
+            // The API's defaults.
+            timeout_in_minutes: c.timeout_in_minutes().unwrap_or(1440),
+            action: c
+                .action()
+                .map_or_else(|| "ROLLBACK".to_string(), |a| a.as_str().to_string()),
+        }),
+    }
 }
 
 /// The strategy's part of a live `deploymentConfiguration`, in render's shape: what a rolling
@@ -257,6 +309,10 @@ fn deployment_from_sdk(dc: Option<&t::DeploymentConfiguration>) -> r::Deployment
                 enable: a.enable(),
                 rollback: a.rollback(),
             }),
+        lifecycle_hooks: dc
+            .filter(|_| strategy.is_some())
+            .map(|d| d.lifecycle_hooks().iter().map(hook_from_sdk).collect())
+            .unwrap_or_default(),
         strategy,
     }
 }
@@ -911,11 +967,31 @@ pub struct ServiceDeploymentState {
     /// `MONITORING`, `TRIGGERED`, `MONITORING_COMPLETE` or `DISABLED`.
     pub alarm_status: Option<String>,
     pub triggered_alarms: Vec<String>,
+    /// The lifecycle hooks ECS ran or runs (`lifecycleHookDetails`).
+    pub hooks: Vec<HookState>,
+}
+
+/// One lifecycle hook of a service deployment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HookState {
+    pub id: String,
+    /// `PAUSE` or `AWS_LAMBDA`.
+    pub target_type: String,
+    /// `AWAITING_ACTION`, `IN_PROGRESS`, `SUCCEEDED`, `FAILED` or `TIMED_OUT`.
+    pub status: String,
 }
 
 impl ServiceDeploymentState {
     pub fn rolling_back(&self) -> bool {
         self.status.starts_with("ROLLBACK_")
+    }
+
+    /// The PAUSE hook waiting for ContinueServiceDeployment, while the deployment is under way.
+    pub fn awaiting(&self) -> Option<&HookState> {
+        (self.status == "IN_PROGRESS").then_some(())?;
+        self.hooks
+            .iter()
+            .find(|h| h.target_type == "PAUSE" && h.status == "AWAITING_ACTION")
     }
 }
 
@@ -1026,20 +1102,43 @@ pub async fn describe_service_deployments(
                 triggered_alarms: alarms
                     .map(|a| a.triggered_alarm_names().to_vec())
                     .unwrap_or_default(),
+                hooks: d
+                    .lifecycle_hook_details()
+                    .iter()
+                    .map(|h| HookState {
+                        id: h.hook_id().unwrap_or_default().to_string(),
+                        target_type: h
+                            .target_type()
+                            .map_or_else(String::new, |t| t.as_str().to_string()),
+                        status: h
+                            .status()
+                            .map_or_else(String::new, |s| s.as_str().to_string()),
+                    })
+                    .collect(),
             });
         }
     }
     Ok(out)
 }
 
-/// StopServiceDeployment with a rollback: ECS moves the traffic back and stops the new revision.
-pub async fn stop_service_deployment(client: &Client, arn: &str) -> Result<(), AwsError> {
+/// ContinueServiceDeployment: the PAUSE hook `hook` lets the deployment go on, or rolls it back.
+pub async fn continue_service_deployment(
+    client: &Client,
+    arn: &str,
+    hook: &str,
+    rollback: bool,
+) -> Result<(), AwsError> {
     client
-        .stop_service_deployment()
+        .continue_service_deployment()
         .service_deployment_arn(arn)
-        .stop_type(t::StopServiceDeploymentStopType::Rollback)
+        .hook_id(hook)
+        .action(if rollback {
+            t::DeploymentLifecycleHookAction::Rollback
+        } else {
+            t::DeploymentLifecycleHookAction::Continue
+        })
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk(SERVICE, "StopServiceDeployment", e))?;
+        .map_err(|e| AwsError::from_sdk(SERVICE, "ContinueServiceDeployment", e))?;
     Ok(())
 }

@@ -230,6 +230,54 @@ pub struct DeploymentConfiguration {
     /// Absent when no alarm is watched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<DeploymentAlarms>,
+    /// Blue/green, canary, linear: slipway's PAUSE hook after test traffic shifted, where the
+    /// service has smoke checks and a test listener ([`test_traffic_gate`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle_hooks: Vec<LifecycleHook>,
+}
+
+/// A deployment lifecycle hook as ECS takes and echoes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleHook {
+    /// `PAUSE` (slipway's) or `AWS_LAMBDA`.
+    pub target_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_target_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    pub lifecycle_stages: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_configuration: Option<HookTimeout>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookTimeout {
+    pub timeout_in_minutes: i32,
+    /// `ROLLBACK` or `CONTINUE`.
+    pub action: String,
+}
+
+/// The stage slipway's hook holds a deployment at: test traffic reaches the new revision,
+/// production traffic has not moved yet.
+pub const TEST_TRAFFIC_GATE_STAGE: &str = "POST_TEST_TRAFFIC_SHIFT";
+
+/// slipway's test-traffic gate: ECS holds the deployment after the test traffic shift until
+/// slipway, having run the smoke checks against the test listener, continues it or rolls it
+/// back (ContinueServiceDeployment). Should nobody answer (the runner died), ECS rolls back
+/// after `timeout_minutes`.
+pub fn test_traffic_gate(timeout_minutes: i32) -> LifecycleHook {
+    LifecycleHook {
+        target_type: "PAUSE".to_string(),
+        hook_target_arn: None,
+        role_arn: None,
+        lifecycle_stages: vec![TEST_TRAFFIC_GATE_STAGE.to_string()],
+        timeout_configuration: Some(HookTimeout {
+            timeout_in_minutes: timeout_minutes,
+            action: "ROLLBACK".to_string(),
+        }),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

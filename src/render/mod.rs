@@ -592,6 +592,8 @@ fn service(
         }
         _ => None,
     };
+    let gated = !svc.smoke.is_empty()
+        && matches!(&advanced, Some(Some(a)) if a.test_listener_rule.is_some());
     let load_balancers = match (&svc.load_balancer, target_group_arn) {
         (Some(_), Some(Some(arn))) if !matches!(advanced, Some(None)) => vec![ecs::LoadBalancer {
             target_group_arn: arn,
@@ -660,6 +662,16 @@ fn service(
                 enable: true,
                 rollback: d.alarm_rollback,
             }),
+            // Smoke checks on the test listener before production traffic moves: ECS holds
+            // the deployment for slipway, as long as slipway's wait may last (then it rolls
+            // back on its own).
+            lifecycle_hooks: if gated {
+                vec![ecs::test_traffic_gate(
+                    d.timeout.as_secs().div_ceil(60).clamp(1, 20_160) as i32,
+                )]
+            } else {
+                Vec::new()
+            },
         },
         network_configuration: ecs::NetworkConfiguration {
             awsvpc_configuration: ecs::AwsVpcConfiguration {

@@ -192,11 +192,15 @@ async fn service_deployment_stage(
         return Ok(None);
     };
     let described = ecs::describe_service_deployments(&clients.ecs, &[arn]).await?;
-    Ok(described
-        .into_iter()
-        .next()
-        .map(|d| match (d.status.as_str(), d.stage) {
-            ("IN_PROGRESS" | "PENDING", Some(stage)) => format!("{} {stage}", d.status),
+    Ok(described.into_iter().next().map(|d| {
+        let held = if d.awaiting().is_some() {
+            " (held by a pause hook)"
+        } else {
+            ""
+        };
+        match (d.status.as_str(), &d.stage) {
+            ("IN_PROGRESS" | "PENDING", Some(stage)) => format!("{} {stage}{held}", d.status),
             (status, _) => status.to_string(),
-        }))
+        }
+    }))
 }

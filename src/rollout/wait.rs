@@ -10,6 +10,9 @@
 //! deployment instead (ListServiceDeployments for the newest one since the update, then
 //! DescribeServiceDeployments): SUCCESSFUL is stable; a rollback (ECS's, on a failure or an
 //! alarm), STOPPED, or an alarm that fired is a failure, reported once ECS finished rolling back.
+//! A deployment held at slipway's PAUSE hook after the test traffic shift is answered with
+//! ContinueServiceDeployment once the smoke checks ran against the test listener. A service
+//! deployment that reached a new stage is polled again after the first interval.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -238,70 +241,86 @@ async fn follow(
         .collect())
 }
 
-/// Blue/green, canary and linear: the smoke checks a service runs against the test listener once
-/// ECS sends it test traffic (any stage from TEST_TRAFFIC_SHIFT on, seen by a poll). ECS does not
-/// wait for them: when they fail, the deployment is stopped with a rollback
-/// (StopServiceDeployment), which may come after production traffic began to move.
+/// Blue/green, canary and linear: where the smoke checks run against the test listener while
+/// ECS holds a deployment at slipway's PAUSE hook (after test traffic shifted, before
+/// production traffic moves).
 pub struct TestTraffic<'a> {
     pub env: &'a crate::env::model::Environment,
     pub base: String,
     pub deadline: Duration,
 }
 
-const TEST_TRAFFIC_STAGES: &[&str] = &[
-    "TEST_TRAFFIC_SHIFT",
-    "POST_TEST_TRAFFIC_SHIFT",
-    "PRODUCTION_TRAFFIC_SHIFT",
-    "POST_PRODUCTION_TRAFFIC_SHIFT",
-    "BAKE_TIME",
-];
-
-/// Runs `service`'s smoke checks against the test listener; when they fail, asks ECS to roll the
-/// deployment back. Returns why it failed, or None when it passed (or has no checks).
-async fn test_traffic_checks(
+/// Answers the PAUSE hook `hook` ECS holds `service`'s deployment at: runs the service's smoke
+/// checks against the test listener (when `test` says where), then ContinueServiceDeployment,
+/// CONTINUE when they passed and ROLLBACK when they failed. Without checks to run, the hook
+/// is continued. Returns why the checks failed, or None.
+async fn answer_hook(
     client: &aws_sdk_ecs::Client,
-    test: &TestTraffic<'_>,
+    test: Option<&TestTraffic<'_>>,
     service: &str,
     deployment: &str,
+    hook: &str,
     progress: &dyn Progress,
 ) -> Option<String> {
-    let has_checks = test
-        .env
-        .services
-        .iter()
-        .any(|s| s.name.v == service && !s.smoke.is_empty());
-    if !has_checks {
-        return None;
-    }
-    progress.service(
-        service,
-        &format!("smoke checks against the test listener {}", test.base),
-    );
-    let results =
-        crate::rollout::smoke::run(test.env, &[service.to_string()], &test.base, test.deadline)
-            .await;
-    let failed: Vec<String> = results
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|r| format!("{}: {}", r.check, r.detail))
-        .collect();
-    if failed.is_empty() {
-        progress.service(service, "smoke checks passed on the test listener");
-        return None;
-    }
-    let why = format!(
-        "smoke checks against the test listener failed ({})",
-        failed.join("; ")
-    );
-    match ecs::stop_service_deployment(client, deployment).await {
-        Ok(()) => progress.service(service, &format!("{why}: ECS rolls back")),
-        // Already over (ECS finished it meanwhile): slipway's own rollback follows.
+    let runnable = test.filter(|t| {
+        t.env
+            .services
+            .iter()
+            .any(|s| s.name.v == service && !s.smoke.is_empty())
+    });
+    let failed = match runnable {
+        None => {
+            progress.service(
+                service,
+                "held after test traffic; no smoke checks to run in this wait: continuing",
+            );
+            None
+        }
+        Some(t) => {
+            progress.service(
+                service,
+                &format!(
+                    "held after test traffic: smoke checks against the test listener {}",
+                    t.base
+                ),
+            );
+            let results =
+                crate::rollout::smoke::run(t.env, &[service.to_string()], &t.base, t.deadline)
+                    .await;
+            let failed: Vec<String> = results
+                .iter()
+                .filter(|r| !r.passed)
+                .map(|r| format!("{}: {}", r.check, r.detail))
+                .collect();
+            if failed.is_empty() {
+                progress.service(
+                    service,
+                    "smoke checks passed on the test listener: production traffic may shift",
+                );
+                None
+            } else {
+                Some(format!(
+                    "smoke checks against the test listener failed ({}); production traffic never shifted",
+                    failed.join("; ")
+                ))
+            }
+        }
+    };
+    let rollback = failed.is_some();
+    match ecs::continue_service_deployment(client, deployment, hook, rollback).await {
+        Ok(()) if rollback => progress.service(
+            service,
+            &format!("{}: ECS rolls back", failed.as_deref().unwrap_or_default()),
+        ),
+        Ok(()) => {}
+        // The hook is no longer waiting (it timed out, or the deployment ended meanwhile):
+        // what ECS did instead shows in the next polls.
         Err(e) => progress.service(
             service,
-            &format!("{why}; stopping the deployment failed: {e}"),
+            &format!("answering the deployment's hook failed: {e}"),
         ),
     }
-    Some(why)
+    failed
 }
 
 /// Polls until every watched service settled or its deadline passed. An interrupt beyond
@@ -316,8 +335,9 @@ pub async fn wait(
     wait_with(client, cluster, watches, progress, interrupt, None).await
 }
 
-/// [`wait`], with the smoke checks of blue/green, canary and linear services run during test
-/// traffic ([`TestTraffic`]).
+/// [`wait`], with the smoke checks of blue/green, canary and linear services run against the
+/// test listener while ECS holds their deployments at slipway's hook ([`TestTraffic`]); [`wait`]
+/// continues such a hook without checks.
 pub async fn wait_with(
     client: &aws_sdk_ecs::Client,
     cluster: &str,
@@ -336,8 +356,12 @@ pub async fn wait_with(
     let mut baking: BTreeMap<String, Instant> = BTreeMap::new();
     // Blue/green, canary or linear watches ECS listed no service deployment for in time.
     let mut unlisted: Vec<Watch> = Vec::new();
-    // Test-traffic smoke checks run (service -> why they failed, if they did).
-    let mut tested: BTreeMap<String, Option<String>> = BTreeMap::new();
+    // Hooks answered (hook id), and why a service's test-traffic smoke checks failed.
+    let mut answered: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut tested: BTreeMap<String, String> = BTreeMap::new();
+    // Each followed deployment's last stage: a new one restarts the short poll interval.
+    let mut stages: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut moved = false;
     loop {
         let pending: Vec<&Watch> = watches
             .iter()
@@ -373,16 +397,20 @@ pub async fn wait_with(
                     }
                     let (settled, line) = classify_deployment(d, baking.get(&w.service).copied());
                     progress.service(&w.service, &line);
-                    let testing = d.status == "IN_PROGRESS"
-                        && d.stage
-                            .as_deref()
-                            .is_some_and(|s| TEST_TRAFFIC_STAGES.contains(&s));
-                    if let (Some(t), true, None) = (test, testing, tested.get(&w.service)) {
-                        let failed =
-                            test_traffic_checks(client, t, &w.service, &d.arn, progress).await;
-                        tested.insert(w.service.clone(), failed);
+                    let now = (d.status.clone(), d.stage.clone().unwrap_or_default());
+                    if stages.insert(w.service.clone(), now.clone()).as_ref() != Some(&now) {
+                        moved = true;
                     }
-                    let smoke_failed = tested.get(&w.service).cloned().flatten();
+                    if let Some(hook) = d.awaiting().filter(|h| !answered.contains(&h.id)) {
+                        answered.insert(hook.id.clone());
+                        if let Some(why) =
+                            answer_hook(client, test, &w.service, &d.arn, &hook.id, progress).await
+                        {
+                            tested.insert(w.service.clone(), why);
+                        }
+                        moved = true;
+                    }
+                    let smoke_failed = tested.get(&w.service).cloned();
                     let settled = match (settled, smoke_failed) {
                         // ECS's rollback (or its end) after the checks failed: say why.
                         (Some(Settled::Failed { reason }), Some(why)) => Some(Settled::Failed {
@@ -474,7 +502,13 @@ pub async fn wait_with(
                 return Ok(done);
             }
         }
-        interval = (interval.mul_f64(1.5)).min(MAX_INTERVAL);
+        // A deployment that moved on (a new stage, a hook answered) is polled soon again: its
+        // next step may be its last.
+        interval = if std::mem::take(&mut moved) {
+            FIRST_INTERVAL
+        } else {
+            (interval.mul_f64(1.5)).min(MAX_INTERVAL)
+        };
     }
 }
 
@@ -494,7 +528,32 @@ mod tests {
             bake_minutes: Some(2),
             alarm_status: Some("MONITORING".into()),
             triggered_alarms: Vec::new(),
+            hooks: Vec::new(),
         }
+    }
+
+    #[test]
+    fn only_a_pause_hook_awaiting_action_of_a_deployment_under_way_is_answered() {
+        let hook = |target: &str, status: &str| ecs::HookState {
+            id: format!("{target}-{status}"),
+            target_type: target.into(),
+            status: status.into(),
+        };
+        let mut d = state("IN_PROGRESS", Some("POST_TEST_TRAFFIC_SHIFT"));
+        d.hooks = vec![
+            hook("PAUSE", "SUCCEEDED"),
+            hook("AWS_LAMBDA", "AWAITING_ACTION"),
+            hook("PAUSE", "AWAITING_ACTION"),
+        ];
+        assert_eq!(
+            d.awaiting().map(|h| h.id.as_str()),
+            Some("PAUSE-AWAITING_ACTION")
+        );
+        d.status = "ROLLBACK_IN_PROGRESS".into();
+        assert_eq!(d.awaiting(), None);
+        d.status = "IN_PROGRESS".into();
+        d.hooks.pop();
+        assert_eq!(d.awaiting(), None);
     }
 
     #[test]

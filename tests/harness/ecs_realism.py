@@ -287,11 +287,65 @@ class ServiceSim:
         return self.deployments[0]
 
 
+# Lifecycle stages a hook may name (the API's DeploymentLifecycleHookStage, less those of
+# Managed Instances).
+HOOK_STAGES = (
+    "RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
+)
+DEFAULT_HOOK_TIMEOUT_MINUTES = 1440  # the API's default timeoutInMinutes
+
+
+@dataclass
+class PauseHook:
+    """A PAUSE lifecycle hook of one service deployment at one stage: the deployment holds at
+    the start of that stage until ContinueServiceDeployment (CONTINUE or ROLLBACK) or the
+    timeout (then its timeout action). A minute of timeout takes minute_seconds."""
+
+    hook_id: str
+    stage: str
+    timeout_seconds: float
+    timeout_action: str  # ROLLBACK | CONTINUE
+    status: str = "PENDING"  # not reached yet; then AWAITING_ACTION, SUCCEEDED, FAILED, TIMED_OUT
+    since: float | None = None  # when the deployment reached the stage
+    resolved_at: float | None = None
+
+    @property
+    def expires_at(self) -> float | None:
+        return None if self.since is None else self.since + self.timeout_seconds
+
+    def to_api(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"hookId": self.hook_id, "targetType": "PAUSE", "status": self.status,
+                             "timeoutAction": self.timeout_action}
+        if self.expires_at is not None:
+            d["expiresAt"] = _dt(self.expires_at)
+        return d
+
+
+def _pause_hooks(config: dict[str, Any]) -> list[PauseHook]:
+    """The PAUSE hooks of a deploymentConfiguration, one per stage it names."""
+    out = []
+    for hook in config.get("lifecycleHooks") or []:
+        if hook.get("targetType") != "PAUSE":
+            continue  # Lambda hooks are not simulated
+        timeout = hook.get("timeoutConfiguration") or {}
+        minutes = float(timeout.get("timeoutInMinutes") or DEFAULT_HOOK_TIMEOUT_MINUTES)
+        for stage in hook.get("lifecycleStages") or []:
+            out.append(PauseHook(
+                hook_id="ecs-pause-" + base64.urlsafe_b64encode(uuid.uuid4().bytes * 2).decode().rstrip("="),
+                stage=stage,
+                timeout_seconds=minutes * SETTINGS.minute_seconds,
+                timeout_action=timeout.get("action") or "ROLLBACK",
+            ))
+    return out
+
+
 @dataclass
 class ServiceDeployment:
     """A blue/green, canary or linear deployment as ListServiceDeployments and
     DescribeServiceDeployments show it (moto has neither). Its lifecycle is a schedule fixed
-    when it starts: (start time, stage, the new revision's share of production traffic)."""
+    when it starts: (start time, stage, the new revision's share of production traffic); a
+    PAUSE hook holds it at its stage, and the rest of the schedule moves by the time held."""
 
     arn: str
     service_arn: str
@@ -311,6 +365,37 @@ class ServiceDeployment:
     finished_at: float | None = None
     rollback_reason: str | None = None
     triggered: list[str] = field(default_factory=list)
+    hooks: list[PauseHook] = field(default_factory=list)
+    events: list[tuple[float, str]] = field(default_factory=list)  # hooks' history (control API)
+
+    def held(self) -> PauseHook | None:
+        return next((h for h in self.hooks if h.status == "AWAITING_ACTION"), None)
+
+    def clock(self, now: float) -> float:
+        """Where the schedule stands at `now`: held at a paused hook's stage."""
+        h = self.held()
+        return now if h is None or h.since is None else min(now, h.since)
+
+    def resume(self, h: PauseHook, t: float) -> None:
+        """Hook h, which held the deployment, is done at t: the rest of the schedule moves by
+        the time it held."""
+        assert h.since is not None
+        delta = t - h.since
+        self.schedule = [(start + delta if start > h.since else start, st, w) for start, st, w in self.schedule]
+        self.end += delta
+        if self.fail_at is not None and self.fail_at > h.since:
+            self.fail_at += delta
+
+    def history(self) -> dict[str, Any]:
+        """What the control API shows: the schedule as it ran (or will run), and the hooks."""
+        return {
+            "serviceDeploymentArn": self.arn, "status": self.status, "createdAt": self.t0,
+            "stoppedAt": self.stopped_at, "finishedAt": self.finished_at,
+            "schedule": [{"at": start, "stage": st, "productionTrafficWeight": w} for start, st, w in self.schedule],
+            "hooks": [{"hookId": h.hook_id, "stage": h.stage, "status": h.status, "since": h.since,
+                       "resolvedAt": h.resolved_at} for h in self.hooks],
+            "events": [{"at": t, "event": e} for t, e in self.events],
+        }
 
     def stage_at(self, t: float) -> tuple[str, float]:
         stage, weight = self.schedule[0][1], 0.0
@@ -325,7 +410,7 @@ class ServiceDeployment:
         elif self.stopped_at is not None:
             stage, weight = self.stage_at(self.stopped_at)[0], 0.0
         else:
-            stage, weight = self.stage_at(now)
+            stage, weight = self.stage_at(self.clock(now))
         alarms = self.config.get("alarms") or {}
         names = alarms.get("alarmNames") or []
         if not alarms.get("enable") or not names:
@@ -361,6 +446,9 @@ class ServiceDeployment:
             }]
         if self.status_reason:
             d["statusReason"] = self.status_reason
+        reached = [h.to_api() for h in self.hooks if h.status != "PENDING"]
+        if reached:
+            d["lifecycleHookDetails"] = reached
         if self.finished_at is not None:
             d["finishedAt"] = _dt(self.finished_at)
         if self.stopped_at is not None:
@@ -812,6 +900,7 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
             t0=t,
             end=end,
             fail_at=fail_at,
+            hooks=_pause_hooks(config),
         ))
         # A newer deployment replaces one still under way (ECS stops it).
         for older in sim.service_deployments[:-1]:
@@ -827,9 +916,20 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
         sd = sim.service_deployments[-1]
         stage_s = SETTINGS.stage_seconds
         if sd.status == "IN_PROGRESS":
+            self._reach_hooks(service, sd, now)
+        if sd.status == "IN_PROGRESS":
             alarms = sd.config.get("alarms") or {}
             fired = _alarms_in_alarm(self.account_id, self.region_name, alarms.get("alarmNames") or []) if alarms.get("enable") else []
-            if sd.fail_at is not None and sd.fail_at <= min(now, sd.end):
+            if sd.held() is not None:
+                # Held at a hook: only what already struck (a failure before the hook's stage,
+                # an alarm) moves it.
+                if sd.fail_at is not None and sd.fail_at <= sd.clock(now):
+                    stage = sd.stage_at(sd.fail_at)[0]
+                    self._roll_back_service_deployment(service, sd, sd.fail_at, f"the new revision failed during {stage}")
+                elif fired and alarms.get("rollback"):
+                    sd.triggered = fired
+                    self._roll_back_service_deployment(service, sd, now, f"alarm(s) in ALARM: {', '.join(fired)}")
+            elif sd.fail_at is not None and sd.fail_at <= min(now, sd.end):
                 stage = sd.stage_at(sd.fail_at)[0]
                 self._roll_back_service_deployment(service, sd, sd.fail_at, f"the new revision failed during {stage}")
             elif fired and now < sd.end:
@@ -844,8 +944,93 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
         if sd.status == "ROLLBACK_IN_PROGRESS" and sd.stopped_at is not None and now >= sd.stopped_at + stage_s:
             sd.status, sd.finished_at = "ROLLBACK_SUCCESSFUL", sd.stopped_at + stage_s
 
+    def _reach_hooks(self, service: ecs_models.Service, sd: ServiceDeployment, now: float) -> None:
+        """Hold at each PAUSE hook's stage once the schedule reaches it, and apply the timeout
+        action of one that waited too long (one hook at a time, in the schedule's order)."""
+        while sd.status == "IN_PROGRESS":
+            h = sd.held()
+            if h is not None:
+                expires = h.expires_at
+                if expires is None or now < expires:
+                    return
+                h.status = "TIMED_OUT"
+                sd.events.append((expires, f"{h.stage} hook timed out: {h.timeout_action}"))
+                self._resume(service, sd, h, expires)
+                if h.timeout_action == "CONTINUE":
+                    continue
+                self._roll_back_service_deployment(service, sd, expires, f"the {h.stage} lifecycle hook timed out")
+                return
+            starts = {st: start for start, st, _ in reversed(sd.schedule)}  # each stage's first start
+            nxt = min(
+                (x for x in sd.hooks if x.status == "PENDING" and x.stage in starts),
+                key=lambda x: starts[x.stage], default=None,
+            )
+            if nxt is None or starts[nxt.stage] > now:
+                return
+            if sd.fail_at is not None and sd.fail_at < starts[nxt.stage]:
+                return  # the failure strikes first
+            nxt.status, nxt.since = "AWAITING_ACTION", starts[nxt.stage]
+            sd.events.append((nxt.since, f"{nxt.stage} hook AWAITING_ACTION"))
+            # The tasks' rollout spans the lifecycle: it may last as long as the hook holds.
+            green = next((d for d in service.slipway.deployments if d.task_definition == sd.target_td), None)
+            if green is not None:
+                green.duration += nxt.timeout_seconds
+
+    def _resume(self, service: ecs_models.Service, sd: ServiceDeployment, h: PauseHook, t: float) -> None:
+        sd.resume(h, t)
+        if h.status == "AWAITING_ACTION":
+            h.status = "SUCCEEDED"
+        h.resolved_at = t
+        green = next((d for d in service.slipway.deployments if d.task_definition == sd.target_td), None)
+        if green is not None:
+            green.duration = sd.end - green.t0
+
+    def continue_service_deployment(self, arn: str, hook_id: str, action: str) -> str:
+        """ContinueServiceDeployment: the hook must be AWAITING_ACTION and the deployment
+        IN_PROGRESS (the API reference's prerequisites)."""
+        with _LOCK:
+            now = time.time()
+            for service in self.services.values():
+                sim = getattr(service, "slipway", None)
+                for sd in sim.service_deployments if sim else []:
+                    if sd.arn != arn:
+                        continue
+                    self._refresh_service(service, now)
+                    hook = next((h for h in sd.hooks if h.hook_id == hook_id), None)
+                    if hook is None:
+                        raise InvalidParameterException(f"The hook {hook_id} is not a hook of {arn}.")
+                    if sd.status != "IN_PROGRESS" or hook.status != "AWAITING_ACTION":
+                        raise InvalidParameterException(
+                            f"The hook {hook_id} is {hook.status} and the service deployment {sd.status}: "
+                            "only a hook in AWAITING_ACTION of a deployment IN_PROGRESS can be continued."
+                        )
+                    sd.events.append((now, f"{hook.stage} hook {action}"))
+                    if action == "ROLLBACK":
+                        hook.status = "FAILED"
+                        self._resume(service, sd, hook, now)
+                        self._roll_back_service_deployment(service, sd, now, "ContinueServiceDeployment asked for a rollback")
+                    else:
+                        self._resume(service, sd, hook, now)
+                    self._refresh_service(service, now)
+                    return arn
+            raise ECSException("ServiceDeploymentNotFoundException", f"Service deployment {arn} not found.")
+
+    def service_deployment_histories(self) -> list[dict[str, Any]]:
+        with _LOCK:
+            now = time.time()
+            self._refresh_all(now)
+            out = []
+            for service in self.services.values():
+                sim = getattr(service, "slipway", None)
+                for sd in sim.service_deployments if sim else []:
+                    out.append({"service": service.name, **sd.history()})
+            return out
+
     def _roll_back_service_deployment(self, service: ecs_models.Service, sd: ServiceDeployment, t: float, reason: str) -> None:
         sim: ServiceSim = service.slipway
+        held = sd.held()
+        if held is not None:
+            held.status, held.resolved_at = "FAILED", t
         sd.status, sd.stopped_at = "ROLLBACK_IN_PROGRESS", t
         sd.status_reason = sd.rollback_reason = f"Service deployment rolled back because {reason}."
         green = next((d for d in sim.deployments if d.task_definition == sd.target_td), None)
@@ -1406,6 +1591,20 @@ def _stop_service_deployment(self: EC2ContainerServiceResponse):  # type: ignore
     return ActionResult({"serviceDeploymentArn": self.ecs_backend.stop_service_deployment(arn, stop_type)})
 
 
+def _continue_service_deployment(self: EC2ContainerServiceResponse):  # type: ignore[no-untyped-def]
+    """ContinueServiceDeployment (moto has none): CONTINUE (default) or ROLLBACK a PAUSE hook."""
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("serviceDeploymentArn")
+    hook_id = self._get_param("hookId")
+    action = self._get_param("action") or "CONTINUE"
+    if not arn or not hook_id:
+        raise InvalidParameterException("serviceDeploymentArn and hookId are required.")
+    if action not in ("CONTINUE", "ROLLBACK"):
+        raise InvalidParameterException(f"Invalid action: {action}")
+    return ActionResult({"serviceDeploymentArn": self.ecs_backend.continue_service_deployment(arn, hook_id, action)})
+
+
 def install() -> None:
     """Make moto build RealisticECSBackend for every account and region, and keep the
     CreateService settings. Idempotent; must run before the first ECS request."""
@@ -1420,6 +1619,7 @@ def install() -> None:
     EC2ContainerServiceResponse.list_service_deployments = _list_service_deployments  # type: ignore[attr-defined]
     EC2ContainerServiceResponse.describe_service_deployments = _describe_service_deployments  # type: ignore[attr-defined]
     EC2ContainerServiceResponse.stop_service_deployment = _stop_service_deployment  # type: ignore[attr-defined]
+    EC2ContainerServiceResponse.continue_service_deployment = _continue_service_deployment  # type: ignore[attr-defined]
     # moto's ECS reads eni.private_dns_name, which an ENI only has when its VPC has DNS
     # hostnames enabled (AttributeError -> 500 otherwise); ECS leaves the value empty.
     NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]

@@ -26,6 +26,8 @@ faults, and serves a JSON control API under /_slipway/ (never forwarded to moto)
                                      "message": "...", "delay_seconds": 0,
                                      "reset_after": false, "probability": 1.0, "seed": null}
   DELETE /_slipway/faults           (and the injected counts)
+  GET    /_slipway/service-deployments  {"serviceDeployments": [{"service", "status", "schedule": [...],
+                                     "hooks": [...], "events": [...]}]}  (blue/green, canary, linear)
   POST   /_slipway/reset            moto's /moto-api/reset and all of the above to defaults
 
 docs/testing.md ("What the emulator simulates") describes each in full.
@@ -524,6 +526,7 @@ class SlipwayMiddleware:
             "/_slipway/task-exit": {"GET": self._get_task_exits, "POST": self._add_task_exit, "DELETE": self._clear_task_exits},
             "/_slipway/faults": {"GET": self._get_faults, "POST": self._add_fault, "DELETE": self._clear_faults},
             "/_slipway/bucket-owners": {"GET": self._get_bucket_owners, "POST": self._set_bucket_owner},
+            "/_slipway/service-deployments": {"GET": self._get_service_deployments},
             "/_slipway/reset": {"POST": self._reset},
         }
         if path not in routes:
@@ -539,6 +542,18 @@ class SlipwayMiddleware:
             return _json(start_response, 400, {"error": f"invalid JSON: {e}"})
         except BadRequest as e:
             return _json(start_response, 400, {"error": str(e)})
+
+    def _get_service_deployments(self, _: Any) -> dict[str, Any]:
+        """Every blue/green, canary and linear deployment of every account and region, with
+        the schedule it ran on and its hooks' history (what no AWS API shows)."""
+        from moto.ecs.models import ecs_backends
+
+        out = []
+        for account, regions in list(ecs_backends.items()):
+            for region, backend in list(regions.items()):
+                if hasattr(backend, "service_deployment_histories"):
+                    out.extend({"account": account, "region": region, **h} for h in backend.service_deployment_histories())
+        return {"serviceDeployments": out}
 
     def _get_bucket_owners(self, _: Any) -> dict[str, str]:
         with self.control.lock:

@@ -931,7 +931,8 @@ def check_expected_bucket_owner(env: Env, infra: Infra) -> None:
 def check_service_deployments(env: Env, infra: Infra) -> None:
     """Blue/green, canary and linear deployments: ListServiceDeployments and
     DescribeServiceDeployments follow the lifecycle on its schedule; a failure during bake, an
-    alarm set to ALARM (CloudWatch's SetAlarmState) and StopServiceDeployment roll back."""
+    alarm set to ALARM (CloudWatch's SetAlarmState) and StopServiceDeployment roll back; a
+    PAUSE hook holds it until ContinueServiceDeployment or its timeout."""
     ecs, cw = env.ecs, env.client("cloudwatch")
     env.ok("POST", "/_slipway/config", {"rollout_seconds": 0.1, "stage_seconds": 0.05, "minute_seconds": 0.05})
     tds = [infra.task_definition("sd", f"nginx:{i}") for i in range(1, 6)]
@@ -1027,6 +1028,53 @@ def check_service_deployments(env: Env, infra: Infra) -> None:
           "the four deployments of the last ten minutes")
     code, _, _ = error_code(lambda: ecs.describe_service_deployments(serviceDeploymentArns=[]))
     eq(code, "InvalidParameterException", "no ARN")
+
+    # A PAUSE hook after test traffic holds the deployment there, production traffic unmoved,
+    # until ContinueServiceDeployment: CONTINUE goes on, ROLLBACK rolls back, and a hook left
+    # waiting past its timeout takes its timeout action.
+    paused = {**bg, "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                                        "timeoutConfiguration": {"timeoutInMinutes": 60, "action": "ROLLBACK"}}]}
+
+    def awaiting() -> dict[str, Any] | None:
+        d = newest()
+        hooks = [h for h in d.get("lifecycleHookDetails") or [] if h["status"] == "AWAITING_ACTION"]
+        return d if hooks else None
+
+    for action, image in (("CONTINUE", tds[0]), ("ROLLBACK", tds[2])):
+        ecs.update_service(cluster=infra.cluster, service="sd", taskDefinition=image, deploymentConfiguration=paused)
+        d = wait_for(awaiting, 10, f"the pause hook ({action})")
+        time.sleep(0.5)  # longer than the rest of the lifecycle: held all the same
+        d = newest()
+        eq(d["lifecycleStage"], "POST_TEST_TRAFFIC_SHIFT", "held at the hook's stage")
+        eq(d["targetServiceRevision"]["requestedProductionTrafficWeight"], 0.0, "no production traffic while held")
+        hook = d["lifecycleHookDetails"][0]
+        eq((hook["targetType"], hook["timeoutAction"]), ("PAUSE", "ROLLBACK"), "the hook's details")
+        check("expiresAt" in hook and hook["hookId"].startswith("ecs-pause-"), f"hook id and expiry: {hook}")
+        code, _, _ = error_code(lambda: ecs.continue_service_deployment(
+            serviceDeploymentArn=d["serviceDeploymentArn"], hookId="ecs-pause-nope", action=action))
+        eq(code, "InvalidParameterException", "an unknown hook id")
+        ecs.continue_service_deployment(serviceDeploymentArn=d["serviceDeploymentArn"], hookId=hook["hookId"], action=action)
+        d, _ = settle(f"the deployment after {action}")
+        eq(d["status"], "SUCCESSFUL" if action == "CONTINUE" else "ROLLBACK_SUCCESSFUL", f"after {action}")
+        eq(d["lifecycleHookDetails"][0]["status"], "SUCCEEDED" if action == "CONTINUE" else "FAILED", f"the hook after {action}")
+        code, _, _ = error_code(lambda: ecs.continue_service_deployment(
+            serviceDeploymentArn=d["serviceDeploymentArn"], hookId=hook["hookId"], action="CONTINUE"))
+        eq(code, "InvalidParameterException", "a hook no longer awaiting action")
+    eq(infra.steady("sd")["taskDefinition"], tds[0], "on the continued revision after the rollback")
+    history = env.ok("GET", "/_slipway/service-deployments", None)["serviceDeployments"]
+    last = [h for h in history if h["service"] == "sd"][-1]
+    eq([e["event"] for e in last["events"]], ["POST_TEST_TRAFFIC_SHIFT hook AWAITING_ACTION", "POST_TEST_TRAFFIC_SHIFT hook ROLLBACK"],
+       "the hook's history")
+    shifted = [s["at"] for s in last["schedule"] if s["productionTrafficWeight"] > 0]
+    check(last["stoppedAt"] is not None and all(t > last["stoppedAt"] for t in shifted),
+          f"production traffic never moved: {last}")
+    # The timeout: 1 minute (0.05 s here), then ROLLBACK.
+    short = {**paused, "lifecycleHooks": [{**paused["lifecycleHooks"][0], "timeoutConfiguration": {"timeoutInMinutes": 1}}]}
+    ecs.update_service(cluster=infra.cluster, service="sd", taskDefinition=tds[1], deploymentConfiguration=short)
+    d, _ = settle("the hook's timeout")
+    eq(d["status"], "ROLLBACK_SUCCESSFUL", "a hook that timed out rolls back (the default action)")
+    eq(d["lifecycleHookDetails"][0]["status"], "TIMED_OUT", "the hook timed out")
+    ecs.update_service(cluster=infra.cluster, service="sd", deploymentConfiguration={**bg, "lifecycleHooks": []})
     env.ok("POST", "/_slipway/config", {"rollout_seconds": ROLLOUT, "stage_seconds": 0.2, "minute_seconds": 0.1})
 
 

@@ -96,6 +96,11 @@ fn changes(v: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopts_what_another_tool_created_and_renders_it_back() {
     let emu = Emulator::start(ACCOUNT);
+    emu.control(
+        "/_slipway/config",
+        json!({"rollout_seconds": 0.3, "task_seconds": 0.2}),
+    )
+    .await;
     foreign(&emu, "invapp-dev", &["system"]);
     let dir = tempfile::tempdir().unwrap();
     emu.control("/_slipway/calls/reset", json!({})).await;
@@ -209,12 +214,8 @@ async fn adopts_what_another_tool_created_and_renders_it_back() {
         file
     );
 
-    // A deploy of a new tag changes only the image.
-    emu.control(
-        "/_slipway/config",
-        json!({"rollout_seconds": 0.3, "task_seconds": 0.2}),
-    )
-    .await;
+    // A deploy of a new tag changes only the image (rollouts are short since the start: the
+    // deploy would be refused while the foreign services' first rollouts are under way).
     let describe = |name: &'static str| {
         let emu_url = emu.url.clone();
         async move {
@@ -256,7 +257,8 @@ async fn adopts_what_another_tool_created_and_renders_it_back() {
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     let after = describe("invapp-dev-app-service").await;

@@ -3,6 +3,7 @@
 //! each strategy: render carries the strategy and the load balancer's advanced configuration,
 //! the first deploy creates the service and the second shifts traffic, then `diff` is clean. A
 //! failure during bake rolls back (exit 4), and so do smoke checks failing on the test listener
+//! (run while ECS holds the deployment at slipway's pause hook, before production traffic moves)
 //! and an alarm that fires during a canary.
 
 use std::sync::atomic::AtomicU16;
@@ -127,6 +128,22 @@ async fn round_trip(deployment: &str, strategy: &str) -> (Stage, tempfile::TempD
         api_out["test_listener_rule_arn"]
     );
     assert_eq!(advanced["roleArn"], api_out["load_balancer_role_arn"]);
+    // api has smoke checks and a test listener rule: slipway's gate after the test traffic
+    // shift, as long as the wait may last (deployment.timeout in minutes).
+    let hooks = &api["deploymentConfiguration"]["lifecycleHooks"];
+    assert_eq!(hooks.as_array().map(Vec::len), Some(1), "{api:#}");
+    assert_eq!(hooks[0]["targetType"], "PAUSE");
+    assert_eq!(
+        hooks[0]["lifecycleStages"],
+        json!(["POST_TEST_TRAFFIC_SHIFT"])
+    );
+    assert_eq!(hooks[0]["timeoutConfiguration"]["action"], "ROLLBACK");
+    assert!(
+        hooks[0]["timeoutConfiguration"]["timeoutInMinutes"]
+            .as_i64()
+            .unwrap()
+            >= 1
+    );
     assert_eq!(
         stage.tfvars["services"]["api"]["deployment"]["strategy"],
         strategy
@@ -234,22 +251,53 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
     let sd = newest(&stage).await.unwrap();
     assert_eq!(sd.status().unwrap().as_str(), "ROLLBACK_SUCCESSFUL");
 
-    // Smoke checks against the test listener while ECS sends it test traffic: they fail, so
-    // slipway stops the deployment with a rollback (StopServiceDeployment), exit 4.
+    // Smoke checks against the test listener while ECS holds the deployment at slipway's
+    // pause hook. A minute of hook timeout is 0.5 s here: room for a slow poll.
     stage.emu.control_delete("/_slipway/fail-images").await;
     stage
         .emu
-        .control("/_slipway/config", json!({"minute_seconds": 1.0}))
+        .control("/_slipway/config", json!({"minute_seconds": 0.5}))
         .await;
-    let test_listener = smoke_server(Arc::new(AtomicU16::new(500)));
+    let production = smoke_server(Arc::new(AtomicU16::new(200)));
+    let (test_listener, hits) = recording_server(200);
     let (code, report, err) = stage.deploy(
         "v3",
         &[
             "--smoke-test-base-url",
             &test_listener,
+            "--smoke-base-url",
+            &production,
             "--smoke-timeout",
-            "2s",
+            "5s",
         ],
+    );
+    assert_eq!(code, 0, "{err}\n{report:#}");
+    let hits = hits.lock().unwrap().clone();
+    assert!(!hits.is_empty(), "the checks reached the test listener");
+    let h = history(&stage).await;
+    assert_eq!(
+        events(&h),
+        [
+            "POST_TEST_TRAFFIC_SHIFT hook AWAITING_ACTION",
+            "POST_TEST_TRAFFIC_SHIFT hook CONTINUE"
+        ],
+        "{h:#}"
+    );
+    let continued = h["events"][1]["at"].as_f64().unwrap();
+    let shifted = first_production_shift(&h).expect("production traffic shifted");
+    let last_hit = hits.iter().copied().fold(f64::MIN, f64::max);
+    assert!(
+        last_hit <= continued && continued <= shifted,
+        "checks (last at {last_hit}) before the hook was continued ({continued}), before production traffic moved ({shifted}): {h:#}"
+    );
+    let after_v3 = live_td(&stage).await;
+    assert_ne!(after_v3, before);
+
+    // The checks fail: the hook is answered ROLLBACK, production traffic never moved, exit 4.
+    let failing = smoke_server(Arc::new(AtomicU16::new(500)));
+    let (code, report, err) = stage.deploy(
+        "v2",
+        &["--smoke-test-base-url", &failing, "--smoke-timeout", "2s"],
     );
     assert_eq!(code, 4, "{err}\n{report:#}");
     let reason = outcome(&report, "api")["settled"]["reason"]
@@ -257,7 +305,8 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
         .unwrap()
         .to_string();
     assert!(
-        reason.contains("smoke checks against the test listener failed"),
+        reason.contains("smoke checks against the test listener failed")
+            && reason.contains("production traffic never shifted"),
         "{reason}"
     );
     let sd = newest(&stage).await.unwrap();
@@ -265,10 +314,96 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
     assert!(
         sd.status_reason()
             .unwrap_or_default()
-            .contains("StopServiceDeployment"),
+            .contains("ContinueServiceDeployment"),
         "{sd:?}"
     );
-    assert_eq!(live_td(&stage).await, before);
+    assert_eq!(
+        sd.lifecycle_hook_details()[0].status().unwrap().as_str(),
+        "FAILED"
+    );
+    let h = history(&stage).await;
+    let stopped = h["stoppedAt"].as_f64().unwrap();
+    assert!(
+        first_production_shift(&h).is_none_or(|t| t > stopped),
+        "production traffic moved before the rollback: {h:#}"
+    );
+    assert_eq!(live_td(&stage).await, after_v3);
+}
+
+/// A smoke-check target answering `status`, and when (seconds since the epoch) it was asked.
+fn recording_server(status: u16) -> (String, Arc<std::sync::Mutex<Vec<f64>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            seen.lock().unwrap().push(now);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+        }
+    });
+    (url, hits)
+}
+
+/// The emulator's record of `api`'s newest service deployment: its schedule as it ran and its
+/// hooks' history (`GET /_slipway/service-deployments`).
+async fn history(stage: &Stage) -> Value {
+    let all: Value = reqwest::get(format!("{}/_slipway/service-deployments", stage.emu.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all["serviceDeployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["service"] == "api")
+        .max_by(|a, b| {
+            a["createdAt"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["createdAt"].as_f64().unwrap())
+        })
+        .cloned()
+        .expect("a service deployment of api")
+}
+
+fn events(history: &Value) -> Vec<String> {
+    history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// When the new revision first got production traffic, by the schedule the deployment ran on.
+fn first_production_shift(history: &Value) -> Option<f64> {
+    history["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["productionTrafficWeight"].as_f64().unwrap() > 0.0)
+        .map(|s| s["at"].as_f64().unwrap())
+        .reduce(f64::min)
 }
 
 #[tokio::test(flavor = "multi_thread")]
