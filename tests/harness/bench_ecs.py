@@ -163,10 +163,11 @@ def awscli_loop(aws, url, cluster, services, env):
     return time.perf_counter() - t
 
 
-def slipway_deploy(slipway, envs, name, outputs, tag, env, expect=0):
+def slipway_deploy(slipway, envs, name, outputs, tag, env, expect=0, smoke=None):
+    """`smoke`: the flags of a deploy with smoke checks (default: --no-smoke)."""
     t = time.perf_counter()
     r = run([slipway, "--envs-dir", envs, "--format", "json", "deploy", "--env", name, "--image-tag", tag,
-             "--tf-outputs", outputs, "--no-smoke"], env=env, check=False)
+             "--tf-outputs", outputs, *(smoke if smoke is not None else ["--no-smoke"])], env=env, check=False)
     wall = time.perf_counter() - t
     if r.returncode != expect:
         raise SystemExit(f"deploy {tag}: exit {r.returncode}, expected {expect}: {r.stderr[-3000:]}")
@@ -317,21 +318,50 @@ site "web" {{
 
 STRATEGIES = {
     "blue_green": '    strategy  = "blue_green"\n    bake_time = "10m"',
+    # With a smoke check: the deployment holds at slipway's pause hook after the test traffic
+    # shift while the check runs against the test listener (a local server here).
+    "blue_green+checks": '    strategy  = "blue_green"\n    bake_time = "10m"',
     "canary": '    strategy         = "canary"\n    bake_time        = "5m"\n    canary_percent   = 10\n    canary_bake_time = "5m"',
     "linear": '    strategy              = "linear"\n    bake_time             = "5m"\n    linear_step_percent   = 25\n    linear_step_bake_time = "2m"',
 }
 
 
+def strategy_slug(strategy):
+    return strategy.replace("_", "-").replace("+", "-")
+
+
 def strategy_env(strategy):
+    checks = ['  smoke "health" {', '    path = "/health"', "  }"] if strategy.endswith("+checks") else []
     return "\n".join([
-        f'account_id = "{ACCOUNT}"', f'region     = "{REGION}"', f'cluster    = "bench-{strategy.replace("_", "-")}"',
+        f'account_id = "{ACCOUNT}"', f'region     = "{REGION}"', f'cluster    = "bench-{strategy_slug(strategy)}"',
         'repository "app" {', "}", "alb {", "  test_listener_port = 8443", "}",
         'service "web" {', '  repository    = "app"', "  cpu           = 256", "  memory        = 512",
         "  desired_count = 1", "  port          = 3000",
         "  load_balancer {", '    path_patterns     = ["/*"]', "    priority          = 10",
         '    health_check_path = "/health"', "  }",
-        "  deployment {", STRATEGIES[strategy], "  }", "}",
+        "  deployment {", STRATEGIES[strategy], "  }", *checks, "}",
     ]) + "\n"
+
+
+def health_server():
+    """A local server answering 200 to every GET: the test listener and production of the
+    `+checks` variant."""
+    import http.server
+    import threading
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def bench_strategies(slipway, url, work, envs, env, runs):
@@ -341,10 +371,12 @@ def bench_strategies(slipway, url, work, envs, env, runs):
 
     ecs = boto3.client("ecs", endpoint_url=url, region_name=REGION, aws_access_key_id="bench", aws_secret_access_key="bench")
     out = {}
+    base = health_server()
     for strategy in STRATEGIES:
         control(url, "/_slipway/reset", {})
         tags = [f"v{i}" for i in range(1, runs + 2)]
-        name = f"bench{strategy.replace('_', '')}"
+        name = f"bench{strategy.replace('_', '').replace('+', '')}"
+        smoke = ["--smoke-base-url", base, "--smoke-test-base-url", base] if strategy.endswith("+checks") else None
         with open(os.path.join(envs, f"{name}.hcl"), "w") as f:
             f.write(strategy_env(strategy))
         d = os.path.join(work, name)
@@ -354,16 +386,22 @@ def bench_strategies(slipway, url, work, envs, env, runs):
              "--out", outputs] + [x for t in tags for x in ("--push", t)])
         control(url, "/_slipway/config", {"rollout_seconds": 0.5, "task_seconds": 0, "stage_seconds": 0.1,
                                          "minute_seconds": 0.1})
-        cluster = f"bench-{strategy.replace('_', '-')}"
-        slipway_deploy(slipway, envs, name, outputs, tags[0], env)
+        cluster = f"bench-{strategy_slug(strategy)}"
+        slipway_deploy(slipway, envs, name, outputs, tags[0], env, smoke=smoke)
         rows = []
         for tag in tags[1:]:
-            _, report = slipway_deploy(slipway, envs, name, outputs, tag, env)
+            _, report = slipway_deploy(slipway, envs, name, outputs, tag, env, smoke=smoke)
             wait = dict(report["phases"])["wait"]
             briefs = ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"]
             sd = max(briefs, key=lambda b: b["createdAt"])
             lifecycle = (sd["finishedAt"] - sd["createdAt"]).total_seconds()
-            rows.append((wait, lifecycle, wait - lifecycle))
+            # How long the pause hook held it: from AWAITING_ACTION to slipway's answer.
+            held = None
+            histories = control(url, "/_slipway/service-deployments", method="GET")["serviceDeployments"]
+            mine = next(h for h in histories if h["serviceDeploymentArn"] == sd["serviceDeploymentArn"])
+            if len(mine["events"]) >= 2:
+                held = mine["events"][1]["at"] - mine["events"][0]["at"]
+            rows.append((wait, lifecycle, wait - lifecycle, held))
         out[strategy] = rows
     return out
 
@@ -375,8 +413,10 @@ def print_strategies(result, runs):
     print(f"\nblue/green, canary, linear: deploy's wait beyond the simulated lifecycle (median of {runs} runs; max)")
     for strategy, rows in result.items():
         over = [r[2] for r in rows]
-        print(f"  {strategy:10s} lifecycle {med([r[1] for r in rows]) * 1000:6.0f} ms, wait {med([r[0] for r in rows]) * 1000:6.0f} ms,"
-              f" beyond it {med(over) * 1000:5.0f} ms (max {max(over) * 1000:.0f})")
+        held = [r[3] for r in rows if r[3] is not None]
+        gate = f"; held at the hook {med(held) * 1000:.0f} ms (max {max(held) * 1000:.0f})" if held else ""
+        print(f"  {strategy:17s} lifecycle {med([r[1] for r in rows]) * 1000:6.0f} ms, wait {med([r[0] for r in rows]) * 1000:6.0f} ms,"
+              f" beyond it {med(over) * 1000:5.0f} ms (max {max(over) * 1000:.0f}){gate}")
 
 
 def bench_init(slipway, url, work, env, runs, n=50):

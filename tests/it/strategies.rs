@@ -252,11 +252,11 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
     assert_eq!(sd.status().unwrap().as_str(), "ROLLBACK_SUCCESSFUL");
 
     // Smoke checks against the test listener while ECS holds the deployment at slipway's
-    // pause hook. A minute of hook timeout is 0.5 s here: room for a slow poll.
+    // pause hook. A minute is 0.2 s here: the hook's 20 minutes leave room for a slow poll.
     stage.emu.control_delete("/_slipway/fail-images").await;
     stage
         .emu
-        .control("/_slipway/config", json!({"minute_seconds": 0.5}))
+        .control("/_slipway/config", json!({"minute_seconds": 0.2}))
         .await;
     let production = smoke_server(Arc::new(AtomicU16::new(200)));
     let (test_listener, hits) = recording_server(200);
@@ -328,6 +328,36 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
         "production traffic moved before the rollback: {h:#}"
     );
     assert_eq!(live_td(&stage).await, after_v3);
+
+    // The test listener passes, production's checks fail: slipway rolls back, and the
+    // rollback's own deployment, held at the hook too, is continued without checks.
+    let (passing, _) = recording_server(200);
+    let (code, report, err) = stage.deploy(
+        "v2",
+        &[
+            "--smoke-test-base-url",
+            &passing,
+            "--smoke-base-url",
+            &failing,
+            "--smoke-timeout",
+            "2s",
+        ],
+    );
+    assert_eq!(code, 4, "{err}\n{report:#}");
+    assert_eq!(live_td(&stage).await, after_v3, "rolled back by slipway");
+    let h = history(&stage).await;
+    assert_eq!(
+        h["status"], "SUCCESSFUL",
+        "the rollback's deployment: {h:#}"
+    );
+    assert_eq!(
+        events(&h),
+        [
+            "POST_TEST_TRAFFIC_SHIFT hook AWAITING_ACTION",
+            "POST_TEST_TRAFFIC_SHIFT hook CONTINUE"
+        ],
+        "{h:#}"
+    );
 }
 
 /// A smoke-check target answering `status`, and when (seconds since the epoch) it was asked.
