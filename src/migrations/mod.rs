@@ -210,35 +210,9 @@ pub const MAX_OPERATOR_CHAIN: usize = 2_000;
 /// The stack each lint worker gets: with the limits above, many times what the parser needs.
 pub const WORKER_STACK: usize = 64 * 1024 * 1024;
 
-/// Whether some statement of `sql` might exceed the limits. Every token that deepens nesting is
-/// a `(` or `[` byte or the word CASE, and every token that lengthens an operator chain is one
-/// of the operator bytes or the word NOT: a text with no more of them (counted anywhere, in
-/// strings and comments too) than a limit allows cannot exceed it.
-fn might_be_too_deep(sql: &str) -> bool {
-    const OPERATORS: &[u8] = b"-+/*%^=><!~#?|&@`:";
-    let words = |word: &[u8]| {
-        sql.as_bytes()
-            .windows(word.len())
-            .filter(|w| w.eq_ignore_ascii_case(word))
-            .count()
-    };
-    let bytes = sql.as_bytes();
-    let opens = bytes.iter().filter(|&&b| b == b'(' || b == b'[').count();
-    let operators = bytes.iter().filter(|b| OPERATORS.contains(b)).count();
-    opens + words(b"case") > MAX_NESTING || operators + words(b"not") > MAX_OPERATOR_CHAIN
-}
-
 /// Where (byte offset) and how a statement exceeds the limits, from the lexer alone (which is
 /// iterative, and knows strings, dollar quotes and comments).
 fn too_deep(sql: &str) -> Option<(usize, String)> {
-    if might_be_too_deep(sql) {
-        too_deep_lexed(sql)
-    } else {
-        None
-    }
-}
-
-fn too_deep_lexed(sql: &str) -> Option<(usize, String)> {
     use squawk_lexer::TokenKind as K;
     let mut depth = 0usize;
     let mut chain = 0usize;
@@ -642,41 +616,6 @@ mod tests {
         assert!(!has("DO $$ BEGIN DROP TABLE x; END $$;", "ban-drop-table"));
         let got = rules("SET lock_timeout = '1s';\nDROP INDEX CONCURRENTLY IF EXISTS i;\n");
         assert!(!got.iter().any(|(r, _, _)| r == SYNTAX_ERROR), "{got:?}");
-    }
-
-    #[test]
-    fn the_byte_count_never_hides_a_statement_the_lexer_finds_too_deep() {
-        let n = MAX_NESTING + 1;
-        let c = MAX_OPERATOR_CHAIN + 1;
-        let cases = [
-            format!("SELECT {}1{};", "(".repeat(n), ")".repeat(n)),
-            format!("SELECT {}1{};", "ARRAY[".repeat(n), "]".repeat(n)),
-            format!(
-                "SELECT {} 1 {};",
-                "CASE WHEN true THEN ".repeat(n),
-                " END".repeat(n)
-            ),
-            format!("SELECT 1{};", " + 1".repeat(c)),
-            format!("SELECT {} true;", "NOT ".repeat(c)),
-            format!("SELECT '{{}}'::jsonb{};", " -> 'a'".repeat(c)),
-        ];
-        for sql in &cases {
-            assert!(too_deep_lexed(sql).is_some(), "{}", &sql[..60]);
-            assert!(might_be_too_deep(sql), "{}", &sql[..60]);
-            assert!(too_deep(sql).is_some());
-        }
-        // At the limits: neither.
-        let at = format!(
-            "SELECT {}1{};",
-            "(".repeat(MAX_NESTING),
-            ")".repeat(MAX_NESTING)
-        );
-        assert_eq!(too_deep_lexed(&at), None);
-        // A migration of ordinary statements skips the lexer pass.
-        let ordinary =
-            "ALTER TABLE t ADD COLUMN c text NULL;\nUPDATE t SET c = 'x' WHERE id < 10;\n"
-                .repeat(100);
-        assert!(!might_be_too_deep(&ordinary));
     }
 
     #[test]

@@ -272,7 +272,7 @@ async fn answer_hook(
         None => {
             progress.service(
                 service,
-                "held after test traffic; no smoke checks to run in this wait: continuing",
+                "held after test traffic; no test-listener checks in this wait (--no-smoke, a rollback, or no base URL for the test listener): continuing",
             );
             None
         }

@@ -985,35 +985,39 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
         if green is not None:
             green.duration = sd.end - green.t0
 
+    def _service_deployment(self, arn: str, now: float) -> tuple[ecs_models.Service, ServiceDeployment]:
+        """The service deployment `arn` and its service, brought up to `now` (under _LOCK)."""
+        for service in self.services.values():
+            sim = getattr(service, "slipway", None)
+            for sd in sim.service_deployments if sim else []:
+                if sd.arn == arn:
+                    self._refresh_service(service, now)
+                    return service, sd
+        raise ECSException("ServiceDeploymentNotFoundException", f"Service deployment {arn} not found.")
+
     def continue_service_deployment(self, arn: str, hook_id: str, action: str) -> str:
         """ContinueServiceDeployment: the hook must be AWAITING_ACTION and the deployment
         IN_PROGRESS (the API reference's prerequisites)."""
         with _LOCK:
             now = time.time()
-            for service in self.services.values():
-                sim = getattr(service, "slipway", None)
-                for sd in sim.service_deployments if sim else []:
-                    if sd.arn != arn:
-                        continue
-                    self._refresh_service(service, now)
-                    hook = next((h for h in sd.hooks if h.hook_id == hook_id), None)
-                    if hook is None:
-                        raise InvalidParameterException(f"The hook {hook_id} is not a hook of {arn}.")
-                    if sd.status != "IN_PROGRESS" or hook.status != "AWAITING_ACTION":
-                        raise InvalidParameterException(
-                            f"The hook {hook_id} is {hook.status} and the service deployment {sd.status}: "
-                            "only a hook in AWAITING_ACTION of a deployment IN_PROGRESS can be continued."
-                        )
-                    sd.events.append((now, f"{hook.stage} hook {action}"))
-                    if action == "ROLLBACK":
-                        hook.status = "FAILED"
-                        self._resume(service, sd, hook, now)
-                        self._roll_back_service_deployment(service, sd, now, "ContinueServiceDeployment asked for a rollback")
-                    else:
-                        self._resume(service, sd, hook, now)
-                    self._refresh_service(service, now)
-                    return arn
-            raise ECSException("ServiceDeploymentNotFoundException", f"Service deployment {arn} not found.")
+            service, sd = self._service_deployment(arn, now)
+            hook = next((h for h in sd.hooks if h.hook_id == hook_id), None)
+            if hook is None:
+                raise InvalidParameterException(f"The hook {hook_id} is not a hook of {arn}.")
+            if sd.status != "IN_PROGRESS" or hook.status != "AWAITING_ACTION":
+                raise InvalidParameterException(
+                    f"The hook {hook_id} is {hook.status} and the service deployment {sd.status}: "
+                    "only a hook in AWAITING_ACTION of a deployment IN_PROGRESS can be continued."
+                )
+            sd.events.append((now, f"{hook.stage} hook {action}"))
+            if action == "ROLLBACK":
+                hook.status = "FAILED"
+                self._resume(service, sd, hook, now)
+                self._roll_back_service_deployment(service, sd, now, "ContinueServiceDeployment asked for a rollback")
+            else:
+                self._resume(service, sd, hook, now)
+            self._refresh_service(service, now)
+            return arn
 
     def service_deployment_histories(self) -> list[dict[str, Any]]:
         with _LOCK:
@@ -1048,21 +1052,15 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
     def stop_service_deployment(self, arn: str, stop_type: str) -> str:
         with _LOCK:
             now = time.time()
-            for service in self.services.values():
-                sim = getattr(service, "slipway", None)
-                for sd in sim.service_deployments if sim else []:
-                    if sd.arn != arn:
-                        continue
-                    self._refresh_service(service, now)
-                    if sd.status != "IN_PROGRESS":
-                        raise ECSException("ConflictException", f"The service deployment is {sd.status}.")
-                    if stop_type == "ABORT":
-                        sd.status, sd.status_reason, sd.stopped_at, sd.finished_at = "STOPPED", "Stopped by StopServiceDeployment.", now, now
-                    else:
-                        self._roll_back_service_deployment(service, sd, now, "StopServiceDeployment asked for it")
-                    self._refresh_service(service, now)
-                    return arn
-            raise ECSException("ServiceDeploymentNotFoundException", f"Service deployment {arn} not found.")
+            service, sd = self._service_deployment(arn, now)
+            if sd.status != "IN_PROGRESS":
+                raise ECSException("ConflictException", f"The service deployment is {sd.status}.")
+            if stop_type == "ABORT":
+                sd.status, sd.status_reason, sd.stopped_at, sd.finished_at = "STOPPED", "Stopped by StopServiceDeployment.", now, now
+            else:
+                self._roll_back_service_deployment(service, sd, now, "StopServiceDeployment asked for it")
+            self._refresh_service(service, now)
+            return arn
 
     def service_deployments_of(self, cluster_str: str, service_str: str) -> list[tuple[ServiceDeployment, int]]:
         with _LOCK:

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
@@ -34,8 +34,15 @@ fn states(report: &Value) -> Vec<String> {
 
 /// A local HTTP server answering every request with the status in `status`.
 pub fn smoke_server(status: Arc<AtomicU16>) -> String {
+    recording_smoke_server(status).0
+}
+
+/// [`smoke_server`], and when (seconds since the epoch) each request came.
+pub fn recording_smoke_server(status: Arc<AtomicU16>) -> (String, Arc<Mutex<Vec<f64>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let seen_at = hits.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -47,6 +54,11 @@ pub fn smoke_server(status: Arc<AtomicU16>) -> String {
                     Ok(n) => seen.extend_from_slice(&buf[..n]),
                 }
             }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            seen_at.lock().unwrap().push(now);
             let code = status.load(Ordering::SeqCst);
             let body = if code == 200 { "ok" } else { "boom" };
             let _ = write!(
@@ -56,7 +68,7 @@ pub fn smoke_server(status: Arc<AtomicU16>) -> String {
             );
         }
     });
-    url
+    (url, hits)
 }
 
 async fn deploy_cleanly(envs_dir: &str) {

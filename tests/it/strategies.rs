@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::deploy::smoke_server;
+use crate::deploy::{recording_smoke_server, smoke_server};
 use crate::support::{python, repo, Stage};
 
 /// SCR staging with `api` on `deployment` and a test listener, in an emulator whose lifecycle
@@ -259,7 +259,7 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
         .control("/_slipway/config", json!({"minute_seconds": 0.2}))
         .await;
     let production = smoke_server(Arc::new(AtomicU16::new(200)));
-    let (test_listener, hits) = recording_server(200);
+    let (test_listener, hits) = recording_smoke_server(Arc::new(AtomicU16::new(200)));
     let (code, report, err) = stage.deploy(
         "v3",
         &[
@@ -331,7 +331,7 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
 
     // The test listener passes, production's checks fail: slipway rolls back, and the
     // rollback's own deployment, held at the hook too, is continued without checks.
-    let (passing, _) = recording_server(200);
+    let passing = smoke_server(Arc::new(AtomicU16::new(200)));
     let (code, report, err) = stage.deploy(
         "v2",
         &[
@@ -358,38 +358,6 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
         ],
         "{h:#}"
     );
-}
-
-/// A smoke-check target answering `status`, and when (seconds since the epoch) it was asked.
-fn recording_server(status: u16) -> (String, Arc<std::sync::Mutex<Vec<f64>>>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let hits = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let mut got = Vec::new();
-            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                }
-            }
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs_f64();
-            seen.lock().unwrap().push(now);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-            );
-        }
-    });
-    (url, hits)
 }
 
 /// The emulator's record of `api`'s newest service deployment: its schedule as it ran and its
