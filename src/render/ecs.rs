@@ -263,18 +263,24 @@ pub struct HookTimeout {
 /// production traffic has not moved yet.
 pub const TEST_TRAFFIC_GATE_STAGE: &str = "POST_TEST_TRAFFIC_SHIFT";
 
+/// The longest a lifecycle hook may wait (the API's limit: 14 days).
+const HOOK_TIMEOUT_MAX_MINUTES: u64 = 20_160;
+
 /// slipway's test-traffic gate: ECS holds the deployment after the test traffic shift until
 /// slipway, having run the smoke checks against the test listener, continues it or rolls it
 /// back (ContinueServiceDeployment). Should nobody answer (the runner died), ECS rolls back
-/// after `timeout_minutes`.
-pub fn test_traffic_gate(timeout_minutes: i32) -> LifecycleHook {
+/// after `timeout`, in whole minutes rounded up.
+pub fn test_traffic_gate(timeout: std::time::Duration) -> LifecycleHook {
     LifecycleHook {
         target_type: "PAUSE".to_string(),
         hook_target_arn: None,
         role_arn: None,
         lifecycle_stages: vec![TEST_TRAFFIC_GATE_STAGE.to_string()],
         timeout_configuration: Some(HookTimeout {
-            timeout_in_minutes: timeout_minutes,
+            timeout_in_minutes: timeout
+                .as_secs()
+                .div_ceil(60)
+                .clamp(1, HOOK_TIMEOUT_MAX_MINUTES) as i32,
             action: "ROLLBACK".to_string(),
         }),
     }

@@ -666,9 +666,7 @@ fn service(
             // the deployment for slipway, as long as slipway's wait may last (then it rolls
             // back on its own).
             lifecycle_hooks: if gated {
-                vec![ecs::test_traffic_gate(
-                    d.timeout.as_secs().div_ceil(60).clamp(1, 20_160) as i32,
-                )]
+                vec![ecs::test_traffic_gate(d.timeout)]
             } else {
                 Vec::new()
             },

@@ -192,15 +192,54 @@ async fn service_deployment_stage(
         return Ok(None);
     };
     let described = ecs::describe_service_deployments(&clients.ecs, &[arn]).await?;
-    Ok(described.into_iter().next().map(|d| {
-        let held = if d.awaiting().is_some() {
-            " (held by a pause hook)"
-        } else {
-            ""
+    Ok(described.first().map(stage_text))
+}
+
+/// `IN_PROGRESS BAKE_TIME`, `IN_PROGRESS POST_TEST_TRAFFIC_SHIFT (held by a pause hook)`, or the
+/// status alone once it ended.
+fn stage_text(d: &ecs::ServiceDeploymentState) -> String {
+    let held = if d.awaiting().is_some() {
+        " (held by a pause hook)"
+    } else {
+        ""
+    };
+    match (d.status.as_str(), &d.stage) {
+        ("IN_PROGRESS" | "PENDING", Some(stage)) => format!("{} {stage}{held}", d.status),
+        (status, _) => status.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deployment_held_at_the_pause_hook_says_so() {
+        let mut d = ecs::ServiceDeploymentState {
+            arn: "arn:sd".into(),
+            status: "IN_PROGRESS".into(),
+            stage: Some("POST_TEST_TRAFFIC_SHIFT".into()),
+            reason: None,
+            production_weight: Some(0.0),
+            running: 1,
+            desired: 1,
+            bake_minutes: None,
+            alarm_status: None,
+            triggered_alarms: Vec::new(),
+            hooks: vec![ecs::HookState {
+                id: "ecs-pause-1".into(),
+                target_type: "PAUSE".into(),
+                status: "AWAITING_ACTION".into(),
+            }],
         };
-        match (d.status.as_str(), &d.stage) {
-            ("IN_PROGRESS" | "PENDING", Some(stage)) => format!("{} {stage}{held}", d.status),
-            (status, _) => status.to_string(),
-        }
-    }))
+        assert_eq!(
+            stage_text(&d),
+            "IN_PROGRESS POST_TEST_TRAFFIC_SHIFT (held by a pause hook)"
+        );
+        d.hooks[0].status = "SUCCEEDED".into();
+        d.stage = Some("BAKE_TIME".into());
+        assert_eq!(stage_text(&d), "IN_PROGRESS BAKE_TIME");
+        d.status = "SUCCESSFUL".into();
+        assert_eq!(stage_text(&d), "SUCCESSFUL");
+    }
 }

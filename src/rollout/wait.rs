@@ -397,8 +397,8 @@ pub async fn wait_with(
                     }
                     let (settled, line) = classify_deployment(d, baking.get(&w.service).copied());
                     progress.service(&w.service, &line);
-                    let now = (d.status.clone(), d.stage.clone().unwrap_or_default());
-                    if stages.insert(w.service.clone(), now.clone()).as_ref() != Some(&now) {
+                    let at = (d.status.clone(), d.stage.clone().unwrap_or_default());
+                    if stages.insert(w.service.clone(), at.clone()).as_ref() != Some(&at) {
                         moved = true;
                     }
                     if let Some(hook) = d.awaiting().filter(|h| !answered.contains(&h.id)) {

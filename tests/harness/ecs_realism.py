@@ -926,23 +926,31 @@ class RealisticECSBackend(ecs_models.EC2ContainerServiceBackend):
                 if sd.fail_at is not None and sd.fail_at <= sd.clock(now):
                     stage = sd.stage_at(sd.fail_at)[0]
                     self._roll_back_service_deployment(service, sd, sd.fail_at, f"the new revision failed during {stage}")
-                elif fired and alarms.get("rollback"):
-                    sd.triggered = fired
-                    self._roll_back_service_deployment(service, sd, now, f"alarm(s) in ALARM: {', '.join(fired)}")
+                elif fired:
+                    self._alarm_fired(service, sd, fired, alarms, now)
             elif sd.fail_at is not None and sd.fail_at <= min(now, sd.end):
                 stage = sd.stage_at(sd.fail_at)[0]
                 self._roll_back_service_deployment(service, sd, sd.fail_at, f"the new revision failed during {stage}")
             elif fired and now < sd.end:
-                sd.triggered = fired
-                if alarms.get("rollback"):
-                    self._roll_back_service_deployment(service, sd, now, f"alarm(s) in ALARM: {', '.join(fired)}")
-                else:
-                    sd.status, sd.status_reason, sd.finished_at = "STOPPED", f"alarm(s) in ALARM: {', '.join(fired)}", now
+                self._alarm_fired(service, sd, fired, alarms, now)
             elif now >= sd.end:
                 sd.status, sd.finished_at = "SUCCESSFUL", sd.end
                 sd.status_reason = "Service deployment completed successfully."
         if sd.status == "ROLLBACK_IN_PROGRESS" and sd.stopped_at is not None and now >= sd.stopped_at + stage_s:
             sd.status, sd.finished_at = "ROLLBACK_SUCCESSFUL", sd.stopped_at + stage_s
+
+    def _alarm_fired(self, service: ecs_models.Service, sd: ServiceDeployment, fired: list[str],
+                     alarms: dict[str, Any], now: float) -> None:
+        """Alarms in ALARM: a rollback when the deployment asks for one, else it stops."""
+        sd.triggered = fired
+        why = f"alarm(s) in ALARM: {', '.join(fired)}"
+        if alarms.get("rollback"):
+            self._roll_back_service_deployment(service, sd, now, why)
+        else:
+            held = sd.held()
+            if held is not None:
+                held.status, held.resolved_at = "FAILED", now
+            sd.status, sd.status_reason, sd.finished_at = "STOPPED", why, now
 
     def _reach_hooks(self, service: ecs_models.Service, sd: ServiceDeployment, now: float) -> None:
         """Hold at each PAUSE hook's stage once the schedule reaches it, and apply the timeout

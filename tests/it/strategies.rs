@@ -229,6 +229,13 @@ async fn blue_green_deploys_then_a_failure_during_bake_rolls_back() {
         "BLUE_GREEN",
     )
     .await;
+    // The hook waits as long as the wait may last: the default 10 minutes plus the bake time.
+    let rendered = stage.render("v1");
+    assert_eq!(
+        rendered["services"]["api"]["deploymentConfiguration"]["lifecycleHooks"][0]
+            ["timeoutConfiguration"]["timeoutInMinutes"],
+        20
+    );
     let before = live_td(&stage).await;
     stage
         .emu
