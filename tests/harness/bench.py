@@ -4,7 +4,8 @@
 - `slipway --version` (target <= 10 ms)
 - `lint-migrations` of 1,000 generated migration files, 20 MB of SQL (target <= 1 s)
 
-Prints median and min over repeated runs of the release binary, wall clock per process.
+Prints median and min over repeated runs, wall clock per process: of the release binary, and with
+`--pgo PATH` of the profile-guided release build too (`make release-pgo`; tests/harness/pgo.sh).
 """
 
 import argparse
@@ -40,10 +41,10 @@ SQL_PIECES = [
 ]
 
 
-def generate_migrations(dirpath: str, files: int = 1000, total_bytes: int = 20 * 1000 * 1000):
-    """`files` migration files of `total_bytes` together, deterministic."""
+def generate_migrations(dirpath: str, files: int = 1000, total_bytes: int = 20 * 1000 * 1000, seed: int = 7):
+    """`files` migration files of `total_bytes` together, deterministic for a given seed."""
     import random
-    rng = random.Random(7)
+    rng = random.Random(seed)
     weights = [w for w, _ in SQL_PIECES]
     per_file = total_bytes // files
     paths = []
@@ -172,57 +173,71 @@ def timed(cmd, runs):
     return statistics.median(samples), min(samples)
 
 
+def measure(s, d, outputs, plan, sql, runs):
+    """Every measurement for one binary; returns (results, tf-summary peak RSS, lint findings)."""
+    results = {}
+    results["validate 1000 services"] = timed([s, "--envs-dir", d, "validate"], runs)
+    results["render 1000 services"] = timed(
+        [s, "--envs-dir", d, "render", "--env", "bench", "--image-tag", "abc", "--tf-outputs", outputs, "--format", "json"], runs)
+    # validate + render is what a CI job runs: both processes, back to back.
+    both = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([s, "--envs-dir", d, "validate"], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run([s, "--envs-dir", d, "render", "--env", "bench", "--image-tag", "abc", "--tf-outputs", outputs,
+                        "--format", "json"], stdout=subprocess.DEVNULL, check=True)
+        both.append(time.perf_counter() - t)
+    results["validate+render 1000 services"] = (statistics.median(both), min(both))
+    results["--version"] = timed([s, "--version"], max(runs, 50))
+    tf = [peak_run([s, "tf-summary", plan, "--format", "json"]) for _ in range(5)]
+    results["tf-summary 100 MB plan"] = (statistics.median(r[0] for r in tf), min(r[0] for r in tf))
+    peak = max(r[1] for r in tf)
+    lint = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = subprocess.run([s, "--format", "json", "lint-migrations", *sql], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        lint.append(time.perf_counter() - t)
+        if r.returncode not in (0, 1):
+            raise SystemExit(f"lint-migrations failed: {r.stderr.decode()[:2000]}")
+    found = json.loads(r.stdout)["reports"]["files"]["findings"]
+    results["lint-migrations 1000 files / 20 MB"] = (statistics.median(lint), min(lint))
+    return results, peak, found
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slipway", default="target/release/slipway")
+    ap.add_argument("--pgo", default=None,
+                    help="also measure this binary: the profile-guided build of `make release-pgo`")
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
-    s = args.slipway
+    builds = [("release", args.slipway)] + ([("release+PGO", args.pgo)] if args.pgo else [])
     with tempfile.TemporaryDirectory() as d:
         outputs = generate(d, 1000)
         size = os.path.getsize(os.path.join(d, "bench.hcl"))
-        results = {}
-        results["validate 1000 services"] = timed([s, "--envs-dir", d, "validate"], args.runs)
-        results["render 1000 services"] = timed(
-            [s, "--envs-dir", d, "render", "--env", "bench", "--image-tag", "abc", "--tf-outputs", outputs, "--format", "json"], args.runs)
-        # validate + render is what a CI job runs: both processes, back to back.
-        both = []
-        for _ in range(args.runs):
-            t = time.perf_counter()
-            subprocess.run([s, "--envs-dir", d, "validate"], stdout=subprocess.DEVNULL, check=True)
-            subprocess.run([s, "--envs-dir", d, "render", "--env", "bench", "--image-tag", "abc", "--tf-outputs", outputs,
-                            "--format", "json"], stdout=subprocess.DEVNULL, check=True)
-            both.append(time.perf_counter() - t)
-        results["validate+render 1000 services"] = (statistics.median(both), min(both))
-        results["--version"] = timed([s, "--version"], max(args.runs, 50))
         plan = os.path.join(d, "plan.json")
         generate_plan(plan)
         plan_size = os.path.getsize(plan)
-        runs = [peak_run([s, "tf-summary", plan, "--format", "json"]) for _ in range(5)]
-        results["tf-summary 100 MB plan"] = (statistics.median(r[0] for r in runs), min(r[0] for r in runs))
-        peak = max(r[1] for r in runs)
         mig = os.path.join(d, "migrations")
         os.mkdir(mig)
         sql = generate_migrations(mig)
         sql_bytes = sum(os.path.getsize(p) for p in sql)
-        lint = []
-        for _ in range(args.runs):
-            t = time.perf_counter()
-            r = subprocess.run([s, "--format", "json", "lint-migrations", *sql], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            lint.append(time.perf_counter() - t)
-            if r.returncode not in (0, 1):
-                raise SystemExit(f"lint-migrations failed: {r.stderr.decode()[:2000]}")
-        found = json.loads(r.stdout)["reports"]["files"]["findings"]
-        results["lint-migrations 1000 files / 20 MB"] = (statistics.median(lint), min(lint))
+        measured = [(label, path, *measure(path, d, outputs, plan, sql, args.runs)) for label, path in builds]
+    # Both builds must agree on what they found: a faster build that finds something else is wrong.
+    if len(measured) == 2 and measured[0][4] != measured[1][4]:
+        raise SystemExit("the release and release+PGO builds report different lint findings")
+    found = measured[0][4]
     print(f"environment file: 1000 services, {size / 1024:.0f} KiB")
-    print(f"plan JSON: 20000 resource changes, {plan_size / 1e6:.1f} MB; tf-summary peak RSS {peak / 1e6:.1f} MB "
-          f"= {peak / plan_size:.2f}x the file (target <= 3x) {'ok' if peak <= 3 * plan_size else 'MISSED'}")
+    print(f"plan JSON: 20000 resource changes, {plan_size / 1e6:.1f} MB")
     print(f"migrations: {len(sql)} files, {sql_bytes / 1e6:.1f} MB of SQL; {len(found)} findings")
-    print(f"{'measurement':36} {'median':>10} {'min':>10}  target")
-    for name, (med, mn) in results.items():
-        target = TARGETS.get(name)
-        verdict = "" if target is None else (f"<= {target * 1000:.0f} ms " + ("ok" if med <= target else "MISSED"))
-        print(f"{name:36} {med * 1000:8.1f}ms {mn * 1000:8.1f}ms  {verdict}")
+    for label, path, results, peak, _ in measured:
+        print(f"\n{label} ({path}); tf-summary peak RSS {peak / 1e6:.1f} MB = {peak / plan_size:.2f}x the plan "
+              f"(target <= 3x) {'ok' if peak <= 3 * plan_size else 'MISSED'}")
+        print(f"{'measurement':36} {'median':>10} {'min':>10}  target")
+        for name, (med, mn) in results.items():
+            target = TARGETS.get(name)
+            verdict = "" if target is None else (f"<= {target * 1000:.0f} ms " + ("ok" if med <= target else "MISSED"))
+            print(f"{name:36} {med * 1000:8.1f}ms {mn * 1000:8.1f}ms  {verdict}")
 
 
 if __name__ == "__main__":
