@@ -24,6 +24,7 @@ find_profdata() {
       if command -v "$p" >/dev/null 2>&1; then command -v "$p"; return; fi
     done
   done
+  return 0 # none found: the caller sees an empty answer (and `set -e` does not end the script)
 }
 
 profdata=$(find_profdata)
