@@ -2,7 +2,8 @@
 //! `cargo run --release --example lint_phases -- DIR` (every `*.sql` file directly in DIR).
 //!
 //! The phases are squawk's (parse, `Parse::errors()`, `Linter::lint` with no rules and with
-//! slipway's default rules) and slipway's whole `migrations::lint`, which does all of them.
+//! slipway's default rules, dropping the trees) and slipway's whole `migrations::lint`, which
+//! does all of them; what the whole takes beyond them is slipway's own part.
 //! docs/testing.md ("Benchmarks") quotes its figures.
 
 use std::time::{Duration, Instant};
@@ -11,11 +12,12 @@ use slipway::migrations::{self, RuleConfig};
 use squawk_linter::{Linter, Rule};
 use squawk_syntax::SourceFile;
 
-fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
+fn timed<T>(label: &str, f: impl FnOnce() -> T) -> (T, Duration) {
     let t = Instant::now();
     let out = f();
-    println!("{label:52} {:>8.1} ms", ms(t.elapsed()));
-    out
+    let took = t.elapsed();
+    println!("{label:52} {:>8.1} ms", ms(took));
+    (out, took)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -42,19 +44,16 @@ fn main() {
         texts.len(),
         bytes as f64 / 1e6
     );
-    // The rules slipway runs by default (its own two are not squawk's).
-    let rules: Vec<Rule> = migrations::DEFAULT_SEVERITIES
-        .iter()
-        .filter_map(|(name, _)| Rule::try_from(*name).ok())
-        .collect();
+    let config = RuleConfig::default();
+    let rules = config.squawk_rules();
 
-    let parses = timed("squawk: SourceFile::parse", || {
+    let (parses, parse) = timed("squawk: SourceFile::parse", || {
         texts
             .iter()
             .map(|t| SourceFile::parse(t))
             .collect::<Vec<_>>()
     });
-    timed("squawk: Parse::errors (validation)", || {
+    let (_, errors) = timed("squawk: Parse::errors (validation)", || {
         parses.iter().map(|p| p.errors().len()).sum::<usize>()
     });
     timed("squawk: Linter::lint, no rules (its comment walks)", || {
@@ -64,20 +63,25 @@ fn main() {
             .map(|(p, t)| Linter::from(Vec::<Rule>::new()).lint(p, t).len())
             .sum::<usize>()
     });
-    let found = timed("squawk: Linter::lint, slipway's default rules", || {
+    let (found, lint) = timed("squawk: Linter::lint, slipway's default rules", || {
         parses
             .iter()
             .zip(&texts)
             .map(|(p, t)| Linter::from(rules.clone()).lint(p, t).len())
             .sum::<usize>()
     });
-    timed("dropping the trees", || drop(parses));
-    let config = RuleConfig::default();
-    let findings = timed("slipway: migrations::lint (all of the above)", || {
+    let (_, drop_trees) = timed("squawk: dropping the trees", || drop(parses));
+    let (findings, whole) = timed("slipway: migrations::lint (all of the above)", || {
         texts
             .iter()
             .map(|t| migrations::lint("f.sql", t, &config).len())
             .sum::<usize>()
     });
+    let squawk = parse + errors + lint + drop_trees;
+    println!(
+        "{:52} {:>8.1} ms",
+        "slipway's own part (the whole less squawk's)",
+        ms(whole.saturating_sub(squawk))
+    );
     println!("\n{found} squawk violations; {findings} slipway findings");
 }

@@ -157,7 +157,7 @@ impl RuleConfig {
     }
 
     /// The squawk rules to run: those with a severity.
-    fn squawk_rules(&self) -> Vec<Rule> {
+    pub fn squawk_rules(&self) -> Vec<Rule> {
         let mut names: BTreeSet<&str> = DEFAULT_SEVERITIES.iter().map(|(r, _)| *r).collect();
         names.extend(self.overrides.keys().map(String::as_str));
         names

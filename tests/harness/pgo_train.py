@@ -3,9 +3,9 @@ each by the instrumented binary, so that the profile says which code is hot.
 
 The generated inputs come from bench.py's generators with other sizes and another seed than
 `make bench` measures with, so the profile is not fitted to the benchmark's exact files. The
-migration fixtures (tests/fixtures/migrations: syntax errors, DO blocks, every rule) and `make
-demo` (plan, apply, deploy, rollback and status on the AWS emulator) cover the paths the
-generators do not.
+migration fixtures (tests/fixtures/migrations: seed 003's operations, syntax errors, DO blocks,
+ignore comments) and `make demo` (plan, apply, deploy, rollback and status on the AWS emulator)
+cover the paths the generators do not.
 """
 
 import argparse
